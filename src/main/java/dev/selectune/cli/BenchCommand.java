@@ -1,0 +1,10 @@
+package dev.selectune.cli;
+
+import picocli.CommandLine.Command;
+
+/** {@code bench unet} and {@code bench trainer}: benchmarks that print figures (never timed tests). */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Benchmarks: speed and memory of the UNet and of the trainer's strategies.",
+        subcommands = {BenchUnetCommand.class, BenchTrainerCommand.class})
+public final class BenchCommand {
+}

@@ -1,0 +1,36 @@
+package dev.selectune.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The one entry point of {@code selectune.jar}: {@code serve} (the default, the REST service), {@code train},
+ * {@code generate}, {@code bench} and {@code keys}, all calling the same library code the service's workers use.
+ */
+@Command(name = "selectune", mixinStandardHelpOptions = true, version = "selectune 0.1.0",
+        description = "Memory-efficient DreamBooth-LoRA fine-tuning (BP-low / ZO-high selective optimization).",
+        subcommands = {ServeCommand.class, TrainCommand.class, GenerateCommand.class, BenchCommand.class,
+                KeysCommand.class})
+public final class Main {
+
+    public static void main(String[] args) {
+        System.setProperty("ai.djl.offline", System.getProperty("ai.djl.offline", defaultOffline()));
+        if (args.length == 0 || args[0].startsWith("--spring") || args[0].startsWith("--server")) {
+            // `java -jar selectune.jar` with no command (or only Spring options) serves.
+            String[] serveArgs = new String[args.length + 1];
+            serveArgs[0] = "serve";
+            System.arraycopy(args, 0, serveArgs, 1, args.length);
+            args = serveArgs;
+        }
+        int code = new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true).execute(args);
+        if (code != 0 || !"serve".equals(args[0])) {
+            System.exit(code);
+        }
+    }
+
+    /** Offline unless the user asked DJL to fetch a CUDA build ({@code PYTORCH_FLAVOR}, e.g. cu128 on a GPU host). */
+    private static String defaultOffline() {
+        String flavor = System.getenv("PYTORCH_FLAVOR");
+        return flavor == null || flavor.isBlank() || flavor.equals("cpu") ? "true" : "false";
+    }
+}

@@ -1,0 +1,49 @@
+package dev.selectune.diffusion.nn;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.Shape;
+
+/**
+ * {@code torch.nn.GroupNorm} over (B, C, ...) input. DJL has no GroupNorm op, so the input is viewed as
+ * (B, G, C/G * spatial) and normalized by a layer norm over the last axis, then the per-channel affine is applied.
+ */
+public final class GroupNorm {
+    private final int groups;
+    private final long channels;
+    private final float eps;
+    private final NDArray weight;
+    private final NDArray bias;
+
+    public GroupNorm(int groups, long channels, float eps, NDArray weight, NDArray bias) {
+        if (channels % groups != 0) {
+            throw new WeightsException("GroupNorm: " + channels + " channels do not split into " + groups + " groups");
+        }
+        this.groups = groups;
+        this.channels = channels;
+        this.eps = eps;
+        this.weight = weight;
+        this.bias = bias;
+    }
+
+    public static GroupNorm load(Weights w, int groups, long channels, float eps) {
+        return new GroupNorm(groups, channels, eps, w.get("weight", channels), w.get("bias", channels));
+    }
+
+    public NDArray forward(NDArray x) {
+        return Scopes.run(() -> {
+            Shape shape = x.getShape();
+            long batch = shape.get(0);
+            long perGroup = shape.size() / batch / groups;
+            NDArray grouped = x.reshape(batch, groups, perGroup);
+            Shape normShape = new Shape(perGroup);
+            NDArray ones = x.getManager().ones(normShape, x.getDataType());
+            NDArray zeros = x.getManager().zeros(normShape, x.getDataType());
+            NDArray normed = ai.djl.nn.norm.LayerNorm.layerNorm(grouped, normShape, ones, zeros, eps)
+                    .singletonOrThrow().reshape(shape);
+            long[] affine = new long[shape.dimension()];
+            java.util.Arrays.fill(affine, 1);
+            affine[1] = channels;
+            return normed.mul(weight.reshape(affine)).add(bias.reshape(affine));
+        });
+    }
+}

@@ -1,0 +1,73 @@
+package dev.selectune.diffusion.nn;
+
+import ai.djl.ndarray.NDArray;
+import dev.selectune.diffusion.lora.LoraAdapter;
+
+/**
+ * {@code torch.nn.Linear}: y = x W^T + b over the last axis, optionally with a LoRA adapter added,
+ * y = W x + b + scale * B (A x). The base weight is frozen; only an attached adapter trains.
+ */
+public final class Linear {
+    private final String path;
+    private final NDArray weight;
+    private final NDArray bias;
+    private final long inFeatures;
+    private final long outFeatures;
+    private LoraAdapter lora;
+
+    public Linear(String path, NDArray weight, NDArray bias) {
+        this.path = path;
+        this.weight = weight;
+        this.bias = bias;
+        this.outFeatures = weight.getShape().get(0);
+        this.inFeatures = weight.getShape().get(1);
+    }
+
+    /** Loads {@code weight} (out, in) and, when {@code withBias}, {@code bias} (out) from {@code w}. */
+    public static Linear load(Weights w, long in, long out, boolean withBias) {
+        NDArray weight = w.get("weight", out, in);
+        NDArray bias = withBias ? w.get("bias", out) : null;
+        return new Linear(w.key("").replaceAll("\\.$", ""), weight, bias);
+    }
+
+    public NDArray forward(NDArray x) {
+        NDArray y = ai.djl.nn.core.Linear.linear(x, weight, bias).singletonOrThrow();
+        if (lora == null) {
+            return y;
+        }
+        try (NDArray delta = lora.apply(x)) {
+            return y.add(delta);
+        } finally {
+            y.close();
+        }
+    }
+
+    /** The module path, e.g. {@code down_blocks.0.attentions.0.transformer_blocks.0.attn1.to_q}. */
+    public String path() {
+        return path;
+    }
+
+    public long inFeatures() {
+        return inFeatures;
+    }
+
+    public long outFeatures() {
+        return outFeatures;
+    }
+
+    public NDArray weight() {
+        return weight;
+    }
+
+    public NDArray bias() {
+        return bias;
+    }
+
+    public LoraAdapter lora() {
+        return lora;
+    }
+
+    public void setLora(LoraAdapter lora) {
+        this.lora = lora;
+    }
+}

@@ -1,0 +1,286 @@
+package dev.selectune.training;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Everything a selective-optimization DreamBooth-LoRA job takes, with its defaults. The JSON and CLI names are the
+ * snake_case forms of the field names ({@code resizeRatio} is {@code resize_ratio}).
+ *
+ * <p>Where each default comes from:
+ * <ul>
+ *   <li>{@code schedule=dtap}, {@code k=0.05}, {@code tMid=750}, {@code tMax=1000}, {@code steps=1000}
+ *       ({@code i_max}), {@code resizeRatio=0.5}, {@code rank=4}: the paper (Fig. 2, Sec. 3.1, Tab. 1).</li>
+ *   <li>{@code learningRate=1e-4}, AdamW betas (0.9, 0.999), eps 1e-8, {@code weightDecay=1e-2},
+ *       {@code maxGradNorm=1.0}, {@code loraAlpha=rank}: diffusers' {@code train_dreambooth_lora.py}.</li>
+ *   <li>{@code zoEpsilon=1e-3}: MeZO's default perturbation scale. {@code zoLearningRate=1e-4}: the top of MeZO's
+ *       LoRA grid. {@code zoPerturbations=4}: the paper accumulates N estimates but does not give N; 4 halves the
+ *       estimate's spread at 8 forwards per ZO step.</li>
+ *   <li>{@code priorLossWeight=1.0}: DreamBooth's prior-preservation weight, used only with a class prompt and
+ *       {@code numClassImages > 0}.</li>
+ *   <li>{@code validationSteps=25}, {@code guidanceScale=7.5}: diffusers' pipeline defaults (with 25 DDIM steps).</li>
+ * </ul>
+ *
+ * @param resolution high resolution in pixels; null means the base model's native size
+ *                   (UNet {@code sample_size} x VAE scale factor)
+ * @param loraAlpha  null means equal to the rank (scale 1)
+ * @param seed       null means "choose one"; the chosen seed is reported with the result
+ * @param precision  {@code auto} (fp16 weights on a GPU, fp32 on the CPU), {@code fp32} or {@code fp16}
+ */
+public record TrainingConfig(
+        String instancePrompt,
+        String classPrompt,
+        List<String> validationPrompts,
+        Schedule schedule,
+        int steps,
+        Long seed,
+        Integer resolution,
+        double resizeRatio,
+        int rank,
+        Double loraAlpha,
+        double learningRate,
+        double adamBeta1,
+        double adamBeta2,
+        double adamEpsilon,
+        double weightDecay,
+        double maxGradNorm,
+        int zoPerturbations,
+        double zoEpsilon,
+        double zoLearningRate,
+        double k,
+        double tMid,
+        double tMax,
+        boolean gradientCheckpointing,
+        boolean horizontalFlip,
+        int checkpointEvery,
+        int numClassImages,
+        double priorLossWeight,
+        int validationSteps,
+        double guidanceScale,
+        String precision) {
+
+    public static final int MAX_IMAGES = 50;
+
+    public TrainingConfig {
+        validationPrompts = validationPrompts == null ? List.of() : List.copyOf(validationPrompts);
+        schedule = schedule == null ? Schedule.DTAP : schedule;
+        precision = precision == null ? "auto" : precision;
+    }
+
+    /** The defaults, for an instance prompt. */
+    public static Builder builder(String instancePrompt) {
+        return new Builder().instancePrompt(instancePrompt);
+    }
+
+    public float loraAlphaOrRank() {
+        return loraAlpha == null ? rank : loraAlpha.floatValue();
+    }
+
+    /**
+     * Checks every field and returns the problems, each as "field_name: what is wrong" (snake_case names, as the
+     * API spells them). Empty means valid.
+     */
+    public List<String> problems() {
+        List<String> p = new ArrayList<>();
+        if (instancePrompt == null || instancePrompt.isBlank()) {
+            p.add("instance_prompt: must not be empty");
+        }
+        if (steps < 1 || steps > 100_000) {
+            p.add("steps: must be between 1 and 100000, got " + steps);
+        }
+        if (resolution != null && (resolution < 64 || resolution > 2048 || resolution % 8 != 0)) {
+            p.add("resolution: must be a multiple of 8 between 64 and 2048, got " + resolution);
+        }
+        if (!(resizeRatio > 0 && resizeRatio <= 1)) {
+            p.add("resize_ratio: must be in (0, 1], got " + resizeRatio);
+        }
+        if (rank < 1 || rank > 256) {
+            p.add("rank: must be between 1 and 256, got " + rank);
+        }
+        if (loraAlpha != null && !(loraAlpha > 0)) {
+            p.add("lora_alpha: must be > 0, got " + loraAlpha);
+        }
+        positive(p, "learning_rate", learningRate);
+        if (!(adamBeta1 >= 0 && adamBeta1 < 1)) {
+            p.add("adam_beta1: must be in [0, 1), got " + adamBeta1);
+        }
+        if (!(adamBeta2 >= 0 && adamBeta2 < 1)) {
+            p.add("adam_beta2: must be in [0, 1), got " + adamBeta2);
+        }
+        positive(p, "adam_epsilon", adamEpsilon);
+        if (!(weightDecay >= 0)) {
+            p.add("weight_decay: must be >= 0, got " + weightDecay);
+        }
+        if (!(maxGradNorm >= 0)) {
+            p.add("max_grad_norm: must be >= 0 (0 turns clipping off), got " + maxGradNorm);
+        }
+        if (zoPerturbations < 1 || zoPerturbations > 1000) {
+            p.add("zo_perturbations: must be between 1 and 1000, got " + zoPerturbations);
+        }
+        positive(p, "zo_epsilon", zoEpsilon);
+        positive(p, "zo_learning_rate", zoLearningRate);
+        if (!Double.isFinite(k) || k == 0) {
+            p.add("k: must be a finite non-zero steepness, got " + k);
+        }
+        if (!(tMax > 0 && tMax <= 1000)) {
+            p.add("t_max: must be in (0, 1000], got " + tMax);
+        }
+        if (!(tMid >= 0 && tMid <= tMax)) {
+            p.add("t_mid: must be in [0, t_max], got " + tMid);
+        }
+        if (checkpointEvery < 0) {
+            p.add("checkpoint_every: must be >= 0 (0 turns periodic checkpoints off), got " + checkpointEvery);
+        }
+        if (numClassImages < 0 || numClassImages > 1000) {
+            p.add("num_class_images: must be between 0 and 1000, got " + numClassImages);
+        }
+        if (numClassImages > 0 && (classPrompt == null || classPrompt.isBlank())) {
+            p.add("class_prompt: required when num_class_images > 0");
+        }
+        if (!(priorLossWeight >= 0)) {
+            p.add("prior_loss_weight: must be >= 0, got " + priorLossWeight);
+        }
+        if (validationPrompts.size() > 16) {
+            p.add("validation_prompts: at most 16, got " + validationPrompts.size());
+        }
+        for (int i = 0; i < validationPrompts.size(); i++) {
+            if (validationPrompts.get(i) == null || validationPrompts.get(i).isBlank()) {
+                p.add("validation_prompts[" + i + "]: must not be empty");
+            }
+        }
+        if (validationSteps < 1 || validationSteps > 200) {
+            p.add("validation_steps: must be between 1 and 200, got " + validationSteps);
+        }
+        if (!(guidanceScale >= 0 && guidanceScale <= 50)) {
+            p.add("guidance_scale: must be in [0, 50], got " + guidanceScale);
+        }
+        if (!List.of("auto", "fp32", "fp16").contains(precision)) {
+            p.add("precision: must be auto, fp32 or fp16, got " + precision);
+        }
+        return p;
+    }
+
+    /** Throws {@link IllegalArgumentException} listing every problem. */
+    public TrainingConfig validate() {
+        List<String> p = problems();
+        if (!p.isEmpty()) {
+            throw new IllegalArgumentException("invalid training config: " + String.join("; ", p));
+        }
+        return this;
+    }
+
+    private static void positive(List<String> p, String name, double v) {
+        if (!(v > 0) || !Double.isFinite(v)) {
+            p.add(name + ": must be > 0, got " + v);
+        }
+    }
+
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.instancePrompt = instancePrompt;
+        b.classPrompt = classPrompt;
+        b.validationPrompts = validationPrompts;
+        b.schedule = schedule;
+        b.steps = steps;
+        b.seed = seed;
+        b.resolution = resolution;
+        b.resizeRatio = resizeRatio;
+        b.rank = rank;
+        b.loraAlpha = loraAlpha;
+        b.learningRate = learningRate;
+        b.adamBeta1 = adamBeta1;
+        b.adamBeta2 = adamBeta2;
+        b.adamEpsilon = adamEpsilon;
+        b.weightDecay = weightDecay;
+        b.maxGradNorm = maxGradNorm;
+        b.zoPerturbations = zoPerturbations;
+        b.zoEpsilon = zoEpsilon;
+        b.zoLearningRate = zoLearningRate;
+        b.k = k;
+        b.tMid = tMid;
+        b.tMax = tMax;
+        b.gradientCheckpointing = gradientCheckpointing;
+        b.horizontalFlip = horizontalFlip;
+        b.checkpointEvery = checkpointEvery;
+        b.numClassImages = numClassImages;
+        b.priorLossWeight = priorLossWeight;
+        b.validationSteps = validationSteps;
+        b.guidanceScale = guidanceScale;
+        b.precision = precision;
+        return b;
+    }
+
+    /** Builder whose initial values are the documented defaults. */
+    public static final class Builder {
+        private String instancePrompt;
+        private String classPrompt;
+        private List<String> validationPrompts = List.of();
+        private Schedule schedule = Schedule.DTAP;
+        private int steps = 1000;
+        private Long seed;
+        private Integer resolution;
+        private double resizeRatio = 0.5;
+        private int rank = 4;
+        private Double loraAlpha;
+        private double learningRate = 1e-4;
+        private double adamBeta1 = 0.9;
+        private double adamBeta2 = 0.999;
+        private double adamEpsilon = 1e-8;
+        private double weightDecay = 1e-2;
+        private double maxGradNorm = 1.0;
+        private int zoPerturbations = 4;
+        private double zoEpsilon = 1e-3;
+        private double zoLearningRate = 1e-4;
+        private double k = 0.05;
+        private double tMid = 750;
+        private double tMax = 1000;
+        private boolean gradientCheckpointing;
+        private boolean horizontalFlip;
+        private int checkpointEvery = 50;
+        private int numClassImages;
+        private double priorLossWeight = 1.0;
+        private int validationSteps = 25;
+        private double guidanceScale = 7.5;
+        private String precision = "auto";
+
+        public Builder instancePrompt(String v) { instancePrompt = v; return this; }
+        public Builder classPrompt(String v) { classPrompt = v; return this; }
+        public Builder validationPrompts(List<String> v) { validationPrompts = Objects.requireNonNullElse(v, List.of()); return this; }
+        public Builder schedule(Schedule v) { schedule = v; return this; }
+        public Builder steps(int v) { steps = v; return this; }
+        public Builder seed(Long v) { seed = v; return this; }
+        public Builder resolution(Integer v) { resolution = v; return this; }
+        public Builder resizeRatio(double v) { resizeRatio = v; return this; }
+        public Builder rank(int v) { rank = v; return this; }
+        public Builder loraAlpha(Double v) { loraAlpha = v; return this; }
+        public Builder learningRate(double v) { learningRate = v; return this; }
+        public Builder adamBeta1(double v) { adamBeta1 = v; return this; }
+        public Builder adamBeta2(double v) { adamBeta2 = v; return this; }
+        public Builder adamEpsilon(double v) { adamEpsilon = v; return this; }
+        public Builder weightDecay(double v) { weightDecay = v; return this; }
+        public Builder maxGradNorm(double v) { maxGradNorm = v; return this; }
+        public Builder zoPerturbations(int v) { zoPerturbations = v; return this; }
+        public Builder zoEpsilon(double v) { zoEpsilon = v; return this; }
+        public Builder zoLearningRate(double v) { zoLearningRate = v; return this; }
+        public Builder k(double v) { k = v; return this; }
+        public Builder tMid(double v) { tMid = v; return this; }
+        public Builder tMax(double v) { tMax = v; return this; }
+        public Builder gradientCheckpointing(boolean v) { gradientCheckpointing = v; return this; }
+        public Builder horizontalFlip(boolean v) { horizontalFlip = v; return this; }
+        public Builder checkpointEvery(int v) { checkpointEvery = v; return this; }
+        public Builder numClassImages(int v) { numClassImages = v; return this; }
+        public Builder priorLossWeight(double v) { priorLossWeight = v; return this; }
+        public Builder validationSteps(int v) { validationSteps = v; return this; }
+        public Builder guidanceScale(double v) { guidanceScale = v; return this; }
+        public Builder precision(String v) { precision = v; return this; }
+
+        public TrainingConfig build() {
+            return new TrainingConfig(instancePrompt, classPrompt, validationPrompts, schedule, steps, seed, resolution,
+                    resizeRatio, rank, loraAlpha, learningRate, adamBeta1, adamBeta2, adamEpsilon, weightDecay,
+                    maxGradNorm, zoPerturbations, zoEpsilon, zoLearningRate, k, tMid, tMax, gradientCheckpointing,
+                    horizontalFlip, checkpointEvery, numClassImages, priorLossWeight, validationSteps, guidanceScale,
+                    precision);
+        }
+    }
+}
