@@ -234,18 +234,20 @@ public final class ClipTokenizer {
 
     /** The token ids of a prompt, without start/end tokens and not truncated ({@code SimpleTokenizer.encode}). */
     public int[] encode(String text) {
-        List<String> tokens = bpeTokens(text);
-        int[] ids = new int[tokens.size()];
-        for (int i = 0; i < ids.length; i++) {
-            Integer added = addedTokens.get(tokens.get(i));
-            ids[i] = added != null ? added : encoder.getOrDefault(tokens.get(i), unkId);
-        }
-        return ids;
+        List<Integer> ids = new ArrayList<>();
+        tokenize(text, new ArrayList<>(), ids);
+        return ids.stream().mapToInt(Integer::intValue).toArray();
     }
 
     /** The BPE token strings of a prompt ({@code </w>} marks a word's end). */
     public List<String> bpeTokens(String text) {
-        List<String> out = new ArrayList<>();
+        List<String> tokens = new ArrayList<>();
+        tokenize(text, tokens, new ArrayList<>());
+        return tokens;
+    }
+
+    /** Cuts out added tokens (transformers), then cleans and BPE-encodes the text between them. */
+    private void tokenize(String text, List<String> tokens, List<Integer> ids) {
         int start = 0;
         int pos = 0;
         while (pos < text.length() && !addedTokens.isEmpty()) {
@@ -254,13 +256,13 @@ public final class ClipTokenizer {
                 pos++;
                 continue;
             }
-            tokenizeChunk(text.substring(start, pos), out);
-            out.add(token);
+            tokenizeChunk(text.substring(start, pos), tokens, ids);
+            tokens.add(token);
+            ids.add(addedTokens.get(token));
             pos += token.length();
             start = pos;
         }
-        tokenizeChunk(text.substring(start), out);
-        return out;
+        tokenizeChunk(text.substring(start), tokens, ids);
     }
 
     /** The longest added token that starts at {@code pos}, or null. */
@@ -274,13 +276,17 @@ public final class ClipTokenizer {
         return best;
     }
 
-    private void tokenizeChunk(String chunk, List<String> out) {
+    private void tokenizeChunk(String chunk, List<String> tokens, List<Integer> ids) {
         String cleaned = ClipTextCleaner.clean(chunk);
         Matcher m = WORDS.matcher(cleaned);
         while (m.find()) {
             String word = m.group();
             String bpe = word.equals(START_OF_TEXT) || word.equals(END_OF_TEXT) ? word : bpe(byteSymbols(word));
-            out.addAll(Arrays.asList(bpe.split(" ")));
+            for (String token : bpe.split(" ")) {
+                tokens.add(token);
+                // transformers maps a token missing from the vocabulary to unk, as simple_tokenizer never needs to.
+                ids.add(encoder.getOrDefault(token, unkId));
+            }
         }
     }
 
