@@ -24,7 +24,19 @@ import java.util.Set;
 public record SchedulerConfig(String className, int numTrainTimesteps, double betaStart, double betaEnd,
                               BetaSchedule betaSchedule, double[] trainedBetas, PredictionType predictionType,
                               TimestepSpacing timestepSpacing, int stepsOffset, boolean setAlphaToOne,
-                              boolean clipSample, float clipSampleRange, boolean rescaleBetasZeroSnr) {
+                              boolean clipSample, float clipSampleRange, boolean rescaleBetasZeroSnr,
+                              MultistepOptions multistep) {
+
+    /**
+     * DPM-Solver++ options of {@code DPMSolverMultistepScheduler} (other classes ignore them): solver order 1 or 2,
+     * the second-order variant ("midpoint" or "heun"), whether the last steps drop to first order, and whether the
+     * final sigma is 0 ("zero") or the smallest training sigma ("sigma_min").
+     */
+    public record MultistepOptions(int solverOrder, boolean midpoint, boolean lowerOrderFinal, boolean eulerAtFinal,
+                                   boolean finalSigmaZero) {
+        /** diffusers 0.27's defaults. */
+        public static final MultistepOptions DEFAULT = new MultistepOptions(2, true, true, false, true);
+    }
 
     public enum BetaSchedule implements ConfigValue {
         LINEAR("linear"), SCALED_LINEAR("scaled_linear"), SQUAREDCOS_CAP_V2("squaredcos_cap_v2");
@@ -142,20 +154,57 @@ public record SchedulerConfig(String className, int numTrainTimesteps, double be
                 bool(json, "set_alpha_to_one", cls.equals("DDIMScheduler")),
                 bool(json, "clip_sample", ddimLike),
                 (float) number(json, "clip_sample_range", 1.0),
-                bool(json, "rescale_betas_zero_snr", false));
+                bool(json, "rescale_betas_zero_snr", false),
+                cls.equals("DPMSolverMultistepScheduler") ? multistepOptions(json) : MultistepOptions.DEFAULT);
+    }
+
+    /** The DPM-Solver++ options this code implements; the SDE and non-"++" variants and order 3 fail, naming the field. */
+    private static MultistepOptions multistepOptions(JsonObject json) {
+        String algorithm = string(json, "algorithm_type", "dpmsolver++");
+        if (!algorithm.equals("dpmsolver++")) {
+            throw new PipelineException("scheduler config field algorithm_type='" + algorithm
+                    + "' is not supported (only 'dpmsolver++')");
+        }
+        int order = integer(json, "solver_order", 2);
+        if (order != 1 && order != 2) {
+            throw new PipelineException("scheduler config field solver_order=" + order + " is not supported (1 or 2)");
+        }
+        String solverType = string(json, "solver_type", "midpoint");
+        if (!solverType.equals("midpoint") && !solverType.equals("heun")) {
+            throw new PipelineException("scheduler config field solver_type='" + solverType
+                    + "' is not supported (midpoint or heun)");
+        }
+        String finalSigmas = string(json, "final_sigmas_type", "zero");
+        if (!finalSigmas.equals("zero") && !finalSigmas.equals("sigma_min")) {
+            throw new PipelineException("scheduler config field final_sigmas_type='" + finalSigmas
+                    + "' is not supported (zero or sigma_min)");
+        }
+        if (field(json, "variance_type") != null) {
+            throw new PipelineException("scheduler config field variance_type is not supported (only null)");
+        }
+        if (bool(json, "use_lu_lambdas", false)) {
+            throw new PipelineException("scheduler config field use_lu_lambdas=true is not supported");
+        }
+        double lambdaMin = number(json, "lambda_min_clipped", Double.NEGATIVE_INFINITY);
+        if (lambdaMin != Double.NEGATIVE_INFINITY) {
+            throw new PipelineException("scheduler config field lambda_min_clipped=" + lambdaMin
+                    + " is not supported (only -inf)");
+        }
+        return new MultistepOptions(order, solverType.equals("midpoint"), bool(json, "lower_order_final", true),
+                bool(json, "euler_at_final", false), finalSigmas.equals("zero"));
     }
 
     /** The same schedule with another prediction type (a model that was fine-tuned to predict v, say). */
     public SchedulerConfig withPredictionType(PredictionType type) {
         return new SchedulerConfig(className, numTrainTimesteps, betaStart, betaEnd, betaSchedule, trainedBetas, type,
-                timestepSpacing, stepsOffset, setAlphaToOne, clipSample, clipSampleRange, rescaleBetasZeroSnr);
+                timestepSpacing, stepsOffset, setAlphaToOne, clipSample, clipSampleRange, rescaleBetasZeroSnr, multistep);
     }
 
     /** The same settings under another class name, e.g. to sample with DDIM from a PNDM checkpoint. */
     public SchedulerConfig withClassName(String name) {
         return new SchedulerConfig(name, numTrainTimesteps, betaStart, betaEnd, betaSchedule, trainedBetas,
                 predictionType, timestepSpacing, stepsOffset, setAlphaToOne, clipSample, clipSampleRange,
-                rescaleBetasZeroSnr);
+                rescaleBetasZeroSnr, multistep);
     }
 
     private static <E extends Enum<E> & ConfigValue> E named(Class<E> type, String field, String value) {

@@ -8,12 +8,13 @@ import java.util.Set;
 /**
  * Picks the implementation for a pipeline's {@code scheduler/scheduler_config.json}.
  *
- * <p>For sampling, {@code DDIMScheduler} and {@code EulerDiscreteScheduler} run as configured. Real checkpoints also
+ * <p>For sampling, {@code DDIMScheduler}, {@code EulerDiscreteScheduler} and {@code DPMSolverMultistepScheduler}
+ * (DPM-Solver++ of order 1 or 2) run as configured. Real checkpoints also
  * ship schedulers this code does not implement (SD 1.5 ships PNDM); those fall back to a sampler that solves the
  * same probability-flow ODE with the same noise schedule, prediction type, timestep spacing and offset, as
  * diffusers users do with {@code DDIMScheduler.from_config(pipe.scheduler.config)}:
  * <ul>
- *   <li>the alpha-parameterized multistep solvers (PNDM, DDPM, DPM-Solver, DEIS, UniPC) fall back to DDIM, eta 0;</li>
+ *   <li>the alpha-parameterized solvers (PNDM, DDPM, single-step DPM-Solver, DEIS, UniPC) fall back to DDIM, eta 0;</li>
  *   <li>the sigma-parameterized k-diffusion samplers (LMS, Euler ancestral, Heun, KDPM2) fall back to Euler.</li>
  * </ul>
  * The images differ from what the shipped solver would give at the same step count (higher-order solvers
@@ -21,8 +22,7 @@ import java.util.Set;
  */
 public final class Schedulers {
     private static final Set<String> DDIM_FALLBACK = Set.of("PNDMScheduler", "DDPMScheduler",
-            "DPMSolverMultistepScheduler", "DPMSolverSinglestepScheduler", "DEISMultistepScheduler",
-            "UniPCMultistepScheduler");
+            "DPMSolverSinglestepScheduler", "DEISMultistepScheduler", "UniPCMultistepScheduler");
     private static final Set<String> EULER_FALLBACK = Set.of("LMSDiscreteScheduler", "EulerAncestralDiscreteScheduler",
             "HeunDiscreteScheduler", "KDPM2DiscreteScheduler", "KDPM2AncestralDiscreteScheduler");
 
@@ -38,8 +38,11 @@ public final class Schedulers {
         if (cls.equals("EulerDiscreteScheduler") || EULER_FALLBACK.contains(cls)) {
             return new EulerDiscreteScheduler(config);
         }
+        if (cls.equals("DPMSolverMultistepScheduler")) {
+            return new DPMSolverMultistepScheduler(config);
+        }
         throw new PipelineException("scheduler config field _class_name='" + cls + "' is not a scheduler this code can "
-                + "sample with (implemented: DDIMScheduler, EulerDiscreteScheduler; fallbacks for "
+                + "sample with (implemented: DDIMScheduler, EulerDiscreteScheduler, DPMSolverMultistepScheduler; fallbacks for "
                 + DDIM_FALLBACK + " and " + EULER_FALLBACK + ")");
     }
 
@@ -55,6 +58,7 @@ public final class Schedulers {
 
     /** True when {@link #forSampling} runs the class as configured rather than a fallback. */
     public static boolean isNative(String className) {
-        return className.equals("DDIMScheduler") || className.equals("EulerDiscreteScheduler");
+        return className.equals("DDIMScheduler") || className.equals("EulerDiscreteScheduler")
+                || className.equals("DPMSolverMultistepScheduler");
     }
 }
