@@ -168,6 +168,21 @@ class DPMSolverMultistepSchedulerTest {
         return out;
     }
 
+    /** A config as diffusers saves it, with its -Infinity literal and the fields of every option. */
+    @Test
+    void savedDiffusersConfigLoads() {
+        SchedulerConfig c = SchedulerConfig.fromJson(JsonParser.parseString("{\"_class_name\": \"DPMSolverMultistepScheduler\","
+                + " \"_diffusers_version\": \"0.27.2\", \"algorithm_type\": \"dpmsolver++\", \"beta_end\": 0.012,"
+                + " \"beta_schedule\": \"scaled_linear\", \"beta_start\": 0.00085, \"dynamic_thresholding_ratio\": 0.995,"
+                + " \"euler_at_final\": false, \"final_sigmas_type\": \"zero\", \"lambda_min_clipped\": -Infinity,"
+                + " \"lower_order_final\": true, \"num_train_timesteps\": 1000, \"prediction_type\": \"v_prediction\","
+                + " \"sample_max_value\": 1.0, \"solver_order\": 2, \"solver_type\": \"heun\", \"steps_offset\": 1,"
+                + " \"thresholding\": false, \"timestep_spacing\": \"linspace\", \"trained_betas\": null,"
+                + " \"use_karras_sigmas\": false, \"use_lu_lambdas\": false, \"variance_type\": null}").getAsJsonObject());
+        assertTrue(c.multistep().solverOrder() == 2 && !c.multistep().midpoint() && c.multistep().finalSigmaZero());
+        assertTrue(c.predictionType() == SchedulerConfig.PredictionType.V_PREDICTION);
+    }
+
     @Test
     void stepsMustRunInOrder() {
         DPMSolverMultistepScheduler dpm = new DPMSolverMultistepScheduler(config(SD));
