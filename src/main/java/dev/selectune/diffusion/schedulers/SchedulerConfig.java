@@ -29,14 +29,15 @@ public record SchedulerConfig(String className, int numTrainTimesteps, double be
                               MultistepOptions multistep) {
 
     /**
-     * DPM-Solver++ options of {@code DPMSolverMultistepScheduler} (other classes ignore them): solver order 1 or 2,
-     * the second-order variant ("midpoint" or "heun"), whether the last steps drop to first order, and whether the
-     * final sigma is 0 ("zero") or the smallest training sigma ("sigma_min").
+     * Options of the multistep samplers, read only for their class. DPM-Solver++ ({@code DPMSolverMultistepScheduler}):
+     * solver order 1 or 2, the second-order variant ("midpoint" or "heun"), whether the last steps drop to first
+     * order, and whether the final sigma is 0 ("zero") or the smallest training sigma ("sigma_min"). PNDM: whether
+     * the Runge-Kutta warm-up is skipped (PLMS only, as every Stable Diffusion checkpoint configures it).
      */
     public record MultistepOptions(int solverOrder, boolean midpoint, boolean lowerOrderFinal, boolean eulerAtFinal,
-                                   boolean finalSigmaZero) {
+                                   boolean finalSigmaZero, boolean skipPrkSteps) {
         /** diffusers 0.27's defaults. */
-        public static final MultistepOptions DEFAULT = new MultistepOptions(2, true, true, false, true);
+        public static final MultistepOptions DEFAULT = new MultistepOptions(2, true, true, false, true, false);
     }
 
     public enum BetaSchedule implements ConfigValue {
@@ -156,7 +157,12 @@ public record SchedulerConfig(String className, int numTrainTimesteps, double be
                 bool(json, "clip_sample", ddimLike),
                 (float) number(json, "clip_sample_range", 1.0),
                 bool(json, "rescale_betas_zero_snr", false),
-                cls.equals("DPMSolverMultistepScheduler") ? multistepOptions(json) : MultistepOptions.DEFAULT);
+                switch (cls) {
+                    case "DPMSolverMultistepScheduler" -> multistepOptions(json);
+                    case "PNDMScheduler" -> new MultistepOptions(2, true, true, false, true,
+                            bool(json, "skip_prk_steps", false));
+                    default -> MultistepOptions.DEFAULT;
+                });
     }
 
     /** The DPM-Solver++ options this code implements; the SDE and non-"++" variants and order 3 fail, naming the field. */
@@ -192,7 +198,7 @@ public record SchedulerConfig(String className, int numTrainTimesteps, double be
                     + " is not supported (only -inf)");
         }
         return new MultistepOptions(order, solverType.equals("midpoint"), bool(json, "lower_order_final", true),
-                bool(json, "euler_at_final", false), finalSigmas.equals("zero"));
+                bool(json, "euler_at_final", false), finalSigmas.equals("zero"), false);
     }
 
     /** The same schedule with another prediction type (a model that was fine-tuned to predict v, say). */
