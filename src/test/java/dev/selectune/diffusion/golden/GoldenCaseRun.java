@@ -2,15 +2,11 @@ package dev.selectune.diffusion.golden;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
+import dev.selectune.diffusion.GoldenCase;
 import dev.selectune.diffusion.pipeline.PipelineFolder;
-import dev.selectune.diffusion.safetensors.SafeTensorsFile;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.Deque;
@@ -22,52 +18,41 @@ import java.util.TreeSet;
 import java.util.function.Supplier;
 
 /**
- * One golden case folder while its tests run: {@code golden.json}, {@code golden.safetensors}, the pipeline folder
- * (validated on open), a manager for every tensor of the case, and memoized results, so that e.g. one VAE encode
- * serves the {@code mean}, {@code logvar} and {@code std} checks and each model is loaded once per case.
+ * One golden case folder while its tests run: the {@link GoldenCase} (golden.json, golden.safetensors and the
+ * manager that owns every tensor of the case), the pipeline folder (validated on open), and memoized results, so
+ * that e.g. one VAE encode serves the {@code mean}, {@code logvar} and {@code std} checks and each model is loaded
+ * once per case.
  */
 public final class GoldenCaseRun implements AutoCloseable {
-    private final Path dir;
-    private final JsonObject json;
+    private final GoldenCase golden;
     private final JsonObject entries;
-    private final SafeTensorsFile tensors;
     private final PipelineFolder folder;
-    private final NDManager manager;
     private final Map<String, Object> memo = new HashMap<>();
     private final Deque<AutoCloseable> owned = new ArrayDeque<>();
 
-    private GoldenCaseRun(Path dir, JsonObject json, SafeTensorsFile tensors, PipelineFolder folder) {
-        this.dir = dir;
-        this.json = json;
-        this.entries = json.getAsJsonObject("entries");
-        this.tensors = tensors;
+    private GoldenCaseRun(GoldenCase golden, PipelineFolder folder) {
+        this.golden = golden;
+        this.entries = golden.json().getAsJsonObject("entries");
         this.folder = folder;
-        this.manager = NDManager.newBaseManager();
     }
 
     /** Opens a case: fails (naming the file) when golden.json, golden.safetensors or the pipeline folder is broken. */
     public static GoldenCaseRun open(Path dir) {
-        Path jsonFile = dir.resolve("golden.json");
-        JsonObject json;
-        try {
-            json = JsonParser.parseString(Files.readString(jsonFile)).getAsJsonObject();
-        } catch (IOException | RuntimeException e) {
-            throw new IllegalStateException(jsonFile + ": unreadable: " + e, e);
-        }
-        if (!json.has("entries") || !json.get("entries").isJsonObject()) {
-            throw new IllegalStateException(jsonFile + ": no 'entries' object");
-        }
         PipelineFolder folder = PipelineFolder.open(dir);
-        SafeTensorsFile tensors = SafeTensorsFile.open(dir.resolve("golden.safetensors"));
-        return new GoldenCaseRun(dir, json, tensors, folder);
+        GoldenCase golden = GoldenCase.load(dir);
+        if (!golden.json().has("entries") || !golden.json().get("entries").isJsonObject()) {
+            golden.close();
+            throw new IllegalStateException(dir.resolve("golden.json") + ": no 'entries' object");
+        }
+        return new GoldenCaseRun(golden, folder);
     }
 
     public String name() {
-        return dir.getFileName().toString();
+        return golden.name();
     }
 
     public Path dir() {
-        return dir;
+        return golden.folder();
     }
 
     public PipelineFolder folder() {
@@ -75,23 +60,23 @@ public final class GoldenCaseRun implements AutoCloseable {
     }
 
     public NDManager manager() {
-        return manager;
+        return golden.manager();
     }
 
     /** golden.json as a whole (prompts, pipeline_call, lora facts, ...). */
     public JsonObject json() {
-        return json;
+        return golden.json();
     }
 
     /** Every entry named in golden.json or stored in golden.safetensors, sorted. */
     public Set<String> entryNames() {
         Set<String> names = new TreeSet<>(entries.keySet());
-        names.addAll(tensors.tensors().keySet());
+        names.addAll(golden.entryNames());
         return names;
     }
 
     public boolean has(String entry) {
-        return tensors.contains(entry);
+        return golden.has(entry);
     }
 
     /** The golden.json description of an entry (the documentation of unseen entry kinds). */
@@ -102,12 +87,7 @@ public final class GoldenCaseRun implements AutoCloseable {
 
     /** A stored tensor, loaded once into the case's manager (FLOAT32 for float data, INT64 stays INT64). */
     public NDArray tensor(String entry) {
-        return memo("tensor:" + entry, () -> {
-            if (!tensors.contains(entry)) {
-                throw new IllegalStateException(dir.resolve("golden.safetensors") + ": no entry '" + entry + "'");
-            }
-            return tensors.load(entry, manager, DataType.FLOAT32);
-        });
+        return memo("tensor:" + entry, () -> golden.get(entry));
     }
 
     /** Computes a value once per case; later checks get the same object. */
@@ -128,7 +108,7 @@ public final class GoldenCaseRun implements AutoCloseable {
     }
 
     public List<String> stringList(String member) {
-        return json.getAsJsonArray(member).asList().stream().map(JsonElement::getAsString).toList();
+        return json().getAsJsonArray(member).asList().stream().map(JsonElement::getAsString).toList();
     }
 
     @Override
@@ -140,7 +120,6 @@ public final class GoldenCaseRun implements AutoCloseable {
                 throw new IllegalStateException(name() + ": closing " + e, e);
             }
         }
-        manager.close();
-        tensors.close();
+        golden.close();
     }
 }
