@@ -30,7 +30,8 @@ public final class FeedForward {
 
     public NDArray forward(NDArray x) {
         return Scopes.run(() -> {
-            NDList halves = proj.forward(x).split(2, -1);
+            NDArray projected = proj.forward(x);
+            NDList halves = projected.split(2, projected.getShape().dimension() - 1);
             NDArray gated = halves.get(0).mul(Activations.gelu(halves.get(1)));
             return out.forward(gated);
         });
