@@ -204,7 +204,11 @@ public final class SafeTensorsFile implements AutoCloseable {
         }
         try (NDManager tmp = manager.newSubManager()) {
             NDArray view = tmp.create(direct, shape, stored);
-            NDArray owned = view.toType(want, true);
+            // PyTorch's toType(sameType, copy=true) returns an alias, not a copy (DJL's torchTo passes copy=false):
+            // the weight would keep pointing into the mapping (or the BF16 scratch buffer), which the GC unmaps
+            // once the file is closed, and the next forward reads unmapped memory (SIGSEGV in sgemm). duplicate()
+            // is torch's clone(), a real copy.
+            NDArray owned = stored == want ? view.duplicate() : view.toType(want, false);
             owned.attach(manager);
             return owned;
         }
