@@ -92,6 +92,22 @@ class UNet2DConditionModelTest {
     }
 
     @Test
+    void float16ModelWithUpcastAttentionStaysCloseToFloat32() {
+        Autograd.noGrad(() -> {
+            try (NDManager m = NDManager.newBaseManager(); GoldenTensors golden = new GoldenTensors("tiny-sd21v", m)) {
+                UNet2DConditionModel unet = UNet2DConditionModel.load(golden.caseDir().resolve("unet"), m,
+                        DataType.FLOAT16);
+                NDArray out = unet.forward(golden.get("unet.sample").toType(DataType.FLOAT16, false),
+                        golden.get("unet.timestep"),
+                        golden.get("unet.encoder_hidden_states").toType(DataType.FLOAT16, false), null);
+                assertEquals(DataType.FLOAT16, out.getDataType());
+                // Half precision: about 3 decimal digits survive 2 levels of resnets and attention.
+                GoldenTensors.assertClose("fp16 unet.out", golden.get("unet.out"), out, 2e-2, 1);
+            }
+        });
+    }
+
+    @Test
     void oddLatentSizesUpsampleToTheSkipSize() {
         Autograd.noGrad(() -> {
             try (NDManager m = NDManager.newBaseManager()) {
