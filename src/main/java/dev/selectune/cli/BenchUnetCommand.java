@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -76,6 +77,8 @@ public final class BenchUnetCommand implements Callable<Integer> {
         result.put("dtype", "float32");
         result.put("device", "cpu");
         result.put("intra_op_threads", Runtime.getRuntime().availableProcessors());
+        // The machine may be shared: the load says how much of it this run had.
+        result.put("load_average_1m_at_start", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
 
         try (NDManager base = NDManager.newBaseManager()) {
             long beforeLoad = probe.read().currentBytes();
@@ -94,12 +97,15 @@ public final class BenchUnetCommand implements Callable<Integer> {
 
             Inputs in = new Inputs(config, latent, contextTokens);
             probe.reset();
+            long cpu0 = processCpuNanos();
             double forward = time(warmup, iterations, () -> Autograd.noGrad(() -> {
                 try (NDManager step = base.newSubManager()) {
                     unet.forward(in.sample(step), in.timestep(step), in.context(step), in.added(step)).toFloatArray();
                 }
             }));
+            double forwardCpu = (processCpuNanos() - cpu0) / 1e9 / (warmup + iterations);
             long forwardPeak = probe.read().peakBytes() - weightsResident;
+            result.put("forward_process_cpu_seconds", forwardCpu);
             result.put("forward_seconds", forward);
             result.put("forward_peak_bytes_above_weights", forwardPeak);
             result.put("forward_flops_per_second", flops / forward);
@@ -126,9 +132,16 @@ public final class BenchUnetCommand implements Callable<Integer> {
                 }
             }
         }
+        long cpu0 = processCpuNanos();
         double matmul = matmulThroughput(2048, 5);
+        double matmulCpu = (processCpuNanos() - cpu0) / 1e9 / 6;
         result.put("matmul_flops_per_second", matmul);
         result.put("forward_fraction_of_matmul", (double) result.get("forward_flops_per_second") / matmul);
+        // The same fraction in process CPU time, which a loaded machine distorts less than wall time.
+        double matmulFlopsPerCpuSecond = 2.0 * 2048 * 2048 * 2048 / matmulCpu;
+        double forwardFlopsPerCpuSecond = (double) result.get("forward_flops") / (double) result.get("forward_process_cpu_seconds");
+        result.put("forward_fraction_of_matmul_cpu_time", forwardFlopsPerCpuSecond / matmulFlopsPerCpuSecond);
+        result.put("load_average_1m_at_end", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
         result.put("memory_measured_as", probe.describe() + "; phase peak minus the resident set right after loading");
 
         printTable(result);
@@ -193,6 +206,10 @@ public final class BenchUnetCommand implements Callable<Integer> {
         return seconds(t0) / iterations;
     }
 
+    private static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
+    }
+
     private static double seconds(long startNanos) {
         return (System.nanoTime() - startNanos) / 1e9;
     }
@@ -212,6 +229,8 @@ public final class BenchUnetCommand implements Callable<Integer> {
         System.out.printf("%-40s %.1f GFLOP/s%n", "forward achieved", (double) r.get("forward_flops_per_second") / 1e9);
         System.out.printf("%-40s %.1f GFLOP/s%n", "fp32 matmul 2048^2 (DJL)", (double) r.get("matmul_flops_per_second") / 1e9);
         System.out.printf("%-40s %.1f %%%n", "forward / matmul", 100 * (double) r.get("forward_fraction_of_matmul"));
+        System.out.printf("%-40s %.1f %%%n", "  same in process CPU time", 100 * (double) r.get("forward_fraction_of_matmul_cpu_time"));
+        System.out.printf("%-40s %.1f -> %.1f%n", "load average (1 min)", r.get("load_average_1m_at_start"), r.get("load_average_1m_at_end"));
     }
 
     private static double gib(Object bytes) {
