@@ -97,13 +97,13 @@ public final class BenchUnetCommand implements Callable<Integer> {
 
             Inputs in = new Inputs(config, latent, contextTokens);
             probe.reset();
-            long cpu0 = processCpuNanos();
-            double forward = time(warmup, iterations, () -> Autograd.noGrad(() -> {
+            double[] forwardTimes = time(warmup, iterations, () -> Autograd.noGrad(() -> {
                 try (NDManager step = base.newSubManager()) {
                     unet.forward(in.sample(step), in.timestep(step), in.context(step), in.added(step)).toFloatArray();
                 }
             }));
-            double forwardCpu = (processCpuNanos() - cpu0) / 1e9 / (warmup + iterations);
+            double forward = forwardTimes[0];
+            double forwardCpu = forwardTimes[1];
             long forwardPeak = probe.read().peakBytes() - weightsResident;
             result.put("forward_process_cpu_seconds", forwardCpu);
             result.put("forward_seconds", forward);
@@ -117,7 +117,7 @@ public final class BenchUnetCommand implements Callable<Integer> {
                     result.put("lora_parameters", lora.parameterCount());
                     result.put("backward_mode", backward);
                     probe.reset();
-                    double bwd = time(warmup, iterations, () -> {
+                    double[] bwd = time(warmup, iterations, () -> {
                         try (NDManager step = base.newSubManager()) {
                             NDArray target = step.randomNormal(new Shape(1, config.outChannels(), latent, latent));
                             NDArray loss = unet.lossAndBackward(in.sample(step), in.timestep(step), in.context(step),
@@ -127,7 +127,8 @@ public final class BenchUnetCommand implements Callable<Integer> {
                             lora.zeroGradients();
                         }
                     });
-                    result.put("backward_seconds", bwd);
+                    result.put("backward_seconds", bwd[0]);
+                    result.put("backward_process_cpu_seconds", bwd[1]);
                     result.put("backward_peak_bytes_above_weights", probe.read().peakBytes() - weightsResident);
                 }
             }
@@ -195,15 +196,17 @@ public final class BenchUnetCommand implements Callable<Integer> {
         }
     }
 
-    private static double time(int warmup, int iterations, Runnable body) {
+    /** Mean wall-clock and process CPU seconds of the timed runs. */
+    private static double[] time(int warmup, int iterations, Runnable body) {
         for (int i = 0; i < warmup; i++) {
             body.run();
         }
+        long cpu0 = processCpuNanos();
         long t0 = System.nanoTime();
         for (int i = 0; i < iterations; i++) {
             body.run();
         }
-        return seconds(t0) / iterations;
+        return new double[] {seconds(t0) / iterations, (processCpuNanos() - cpu0) / 1e9 / iterations};
     }
 
     private static long processCpuNanos() {
