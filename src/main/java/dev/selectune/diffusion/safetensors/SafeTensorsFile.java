@@ -204,11 +204,9 @@ public final class SafeTensorsFile implements AutoCloseable {
         }
         try (NDManager tmp = manager.newSubManager()) {
             NDArray view = tmp.create(direct, shape, stored);
-            // PyTorch's toType(sameType, copy=true) returns an alias, not a copy (DJL's torchTo passes copy=false):
-            // the weight would keep pointing into the mapping (or the BF16 scratch buffer), which the GC unmaps
-            // once the file is closed, and the next forward reads unmapped memory (SIGSEGV in sgemm). duplicate()
-            // is torch's clone(), a real copy.
-            NDArray owned = stored == want ? view.duplicate() : view.toType(want, false);
+            // toType returns an alias when the type does not change (DJL's torchTo ignores the copy flag), which
+            // would leave the weight pointing into the mapping or a direct buffer that GC later frees: clone instead.
+            NDArray owned = want == stored ? view.duplicate() : view.toType(want, true);
             owned.attach(manager);
             return owned;
         }
