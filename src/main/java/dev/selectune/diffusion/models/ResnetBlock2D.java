@@ -5,6 +5,7 @@ import dev.selectune.diffusion.nn.Activations;
 import dev.selectune.diffusion.nn.Conv2d;
 import dev.selectune.diffusion.nn.GroupNorm;
 import dev.selectune.diffusion.nn.Linear;
+import dev.selectune.diffusion.nn.Scalars;
 import dev.selectune.diffusion.nn.Scopes;
 import dev.selectune.diffusion.nn.Weights;
 
@@ -61,7 +62,7 @@ public final class ResnetBlock2D {
             h = conv2.forward(Activations.silu(norm2.forward(h)));
             NDArray shortcut = convShortcut != null ? convShortcut.forward(x) : x;
             NDArray out = shortcut.add(h);
-            return outputScaleFactor == 1f ? out : out.div(outputScaleFactor);
+            return outputScaleFactor == 1f ? out : Scalars.div(out, outputScaleFactor);
         });
     }
 }

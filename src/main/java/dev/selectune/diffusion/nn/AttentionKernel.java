@@ -83,7 +83,7 @@ public final class AttentionKernel {
 
     private static NDArray block(NDArray q, NDArray kt, NDArray v, float scale) {
         return Scopes.run(() -> {
-            NDArray scores = q.mul(scale).batchMatMul(kt);
+            NDArray scores = Scalars.mul(q, scale).batchMatMul(kt);
             NDArray probs = scores.softmax(-1);
             scores.close();
             return probs.batchMatMul(v);
