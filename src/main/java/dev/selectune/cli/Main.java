@@ -1,5 +1,6 @@
 package dev.selectune.cli;
 
+import dev.selectune.diffusion.nn.OpenMp;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -15,6 +16,7 @@ public final class Main {
 
     public static void main(String[] args) {
         System.setProperty("ai.djl.offline", System.getProperty("ai.djl.offline", defaultOffline()));
+        OpenMp.preferPassiveWaiting();
         if (args.length == 0 || args[0].startsWith("--spring") || args[0].startsWith("--server")) {
             // `java -jar selectune.jar` with no command (or only Spring options) serves.
             String[] serveArgs = new String[args.length + 1];
