@@ -9,6 +9,7 @@ import ai.djl.pytorch.jni.JniUtils;
 import com.google.gson.GsonBuilder;
 import dev.selectune.diffusion.lora.LoraNetwork;
 import dev.selectune.diffusion.nn.Autograd;
+import dev.selectune.diffusion.nn.NativeAllocator;
 import dev.selectune.diffusion.unet.AddedConditions;
 import dev.selectune.diffusion.unet.UNet2DConditionModel;
 import dev.selectune.diffusion.unet.UNetConfig;
@@ -61,6 +62,10 @@ public final class BenchUnetCommand implements Callable<Integer> {
             + "machine shared with other jobs, 1 thread avoids measuring the threads' waits for each other")
     Integer threads;
 
+    @Option(names = "--malloc-threshold", defaultValue = "1048576", description = "glibc mmap/trim threshold in bytes "
+            + "(see NativeAllocator), so freed tensors leave the resident set; 0 keeps glibc's dynamic default")
+    int mallocThreshold;
+
     @Option(names = "--json", description = "write the results as JSON here")
     Path json;
 
@@ -69,6 +74,7 @@ public final class BenchUnetCommand implements Callable<Integer> {
         if (!backward.equals("checkpointed") && !backward.equals("plain") && !backward.equals("none")) {
             throw new IllegalArgumentException("--backward must be checkpointed, plain or none, got " + backward);
         }
+        boolean mallocFixed = mallocThreshold > 0 && NativeAllocator.returnLargeBlocksToOs(mallocThreshold);
         Engine.getEngine("PyTorch");
         if (threads != null) {
             JniUtils.setNumThreads(threads);
@@ -85,6 +91,7 @@ public final class BenchUnetCommand implements Callable<Integer> {
         result.put("dtype", "float32");
         result.put("device", "cpu");
         result.put("intra_op_threads", JniUtils.getNumThreads());
+        result.put("malloc_mmap_threshold_bytes", mallocFixed ? mallocThreshold : "glibc default (dynamic)");
         // The machine may be shared: the load says how much of it this run had.
         result.put("load_average_1m_at_start", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
 
