@@ -5,9 +5,11 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.jni.JniUtils;
 import com.google.gson.GsonBuilder;
 import dev.selectune.diffusion.lora.LoraNetwork;
 import dev.selectune.diffusion.nn.Autograd;
+import dev.selectune.diffusion.nn.NativeAllocator;
 import dev.selectune.diffusion.unet.AddedConditions;
 import dev.selectune.diffusion.unet.UNet2DConditionModel;
 import dev.selectune.diffusion.unet.UNetConfig;
@@ -56,6 +58,14 @@ public final class BenchUnetCommand implements Callable<Integer> {
             description = "checkpointed (block by block, as the trainer runs it), plain (one graph), or none")
     String backward;
 
+    @Option(names = "--threads", description = "libtorch intra-op threads (default: libtorch's, one per core); on a "
+            + "machine shared with other jobs, 1 thread avoids measuring the threads' waits for each other")
+    Integer threads;
+
+    @Option(names = "--malloc-threshold", defaultValue = "1048576", description = "glibc mmap/trim threshold in bytes "
+            + "(see NativeAllocator), so freed tensors leave the resident set; 0 keeps glibc's dynamic default")
+    int mallocThreshold;
+
     @Option(names = "--json", description = "write the results as JSON here")
     Path json;
 
@@ -64,7 +74,11 @@ public final class BenchUnetCommand implements Callable<Integer> {
         if (!backward.equals("checkpointed") && !backward.equals("plain") && !backward.equals("none")) {
             throw new IllegalArgumentException("--backward must be checkpointed, plain or none, got " + backward);
         }
+        boolean mallocFixed = mallocThreshold > 0 && NativeAllocator.returnLargeBlocksToOs(mallocThreshold);
         Engine.getEngine("PyTorch");
+        if (threads != null) {
+            JniUtils.setNumThreads(threads);
+        }
         MemoryProbe probe = MemoryProbe.cpu();
         Map<String, Object> result = new LinkedHashMap<>();
         UNetConfig config = model != null ? UNetConfig.load(model) : UNetConfig.preset(preset);
@@ -76,7 +90,8 @@ public final class BenchUnetCommand implements Callable<Integer> {
         result.put("batch", 1);
         result.put("dtype", "float32");
         result.put("device", "cpu");
-        result.put("intra_op_threads", Runtime.getRuntime().availableProcessors());
+        result.put("intra_op_threads", JniUtils.getNumThreads());
+        result.put("malloc_mmap_threshold_bytes", mallocFixed ? mallocThreshold : "glibc default (dynamic)");
         // The machine may be shared: the load says how much of it this run had.
         result.put("load_average_1m_at_start", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
 
@@ -219,7 +234,8 @@ public final class BenchUnetCommand implements Callable<Integer> {
 
     private static void printTable(Map<String, Object> r) {
         System.out.printf("%-40s %s%n", "UNet", r.get("model"));
-        System.out.printf("%-40s %s px, latent %s, batch 1, fp32, cpu%n", "input", r.get("resolution"), r.get("latent"));
+        System.out.printf("%-40s %s px, latent %s, batch 1, fp32, cpu, %s intra-op threads%n", "input",
+                r.get("resolution"), r.get("latent"), r.get("intra_op_threads"));
         System.out.printf("%-40s %.2f GiB%n", "weights (resident)", gib(r.get("weights_resident_bytes")));
         System.out.printf("%-40s %.3f s%n", "forward (no grad)", (double) r.get("forward_seconds"));
         System.out.printf("%-40s %.3f GiB%n", "  peak above weights", gib(r.get("forward_peak_bytes_above_weights")));
