@@ -6,6 +6,8 @@ import ai.djl.ndarray.types.DataType;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
+import dev.selectune.diffusion.unet.UNet2DConditionModel;
+import dev.selectune.diffusion.vae.AutoencoderKL;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,9 +16,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-
-import dev.selectune.diffusion.unet.UNet2DConditionModel;
-import dev.selectune.diffusion.vae.AutoencoderKL;
 
 /**
  * A diffusers pipeline folder, checked whole before any weight is read.

@@ -17,6 +17,7 @@ import dev.selectune.diffusion.unet.UNet2DConditionModel;
 import dev.selectune.diffusion.vae.AutoencoderKL;
 
 import java.nio.file.Path;
+import java.util.Arrays;
 
 /**
  * Text-to-image with classifier-free guidance, as diffusers' {@code StableDiffusionPipeline} and
@@ -115,7 +116,7 @@ public final class StableDiffusionPipeline implements AutoCloseable {
             throw new IllegalArgumentException("invalid generation request: " + String.join("; ", problems));
         }
         return Autograd.noGrad(() -> {
-            try (LoraNetwork lora = attachLora(request, into)) {
+            try (LoraNetwork lora = attachLora(request)) {
                 PromptEmbeddings embeddings = encodePrompt(request.prompt(), request.negativePrompt(), into);
                 NDArray initial = latents != null ? latents.duplicate()
                         : SeededLatents.normal(request.seed(), latentShape(request), into);
@@ -129,7 +130,7 @@ public final class StableDiffusionPipeline implements AutoCloseable {
     }
 
     /** The request's LoRA on the UNet at the request's scale, or null; closing it restores the base UNet. */
-    private LoraNetwork attachLora(GenerationRequest request, NDManager into) {
+    private LoraNetwork attachLora(GenerationRequest request) {
         if (request.loraFile() == null) {
             return null;
         }
@@ -158,7 +159,7 @@ public final class StableDiffusionPipeline implements AutoCloseable {
                 NDArray modelInput = guided ? NDArrays.concat(new NDList(current, current), 0) : current;
                 modelInput = sampler.scaleModelInput(modelInput, i);
                 float[] perItem = new float[Math.toIntExact(modelInput.getShape().get(0))];
-                java.util.Arrays.fill(perItem, t);
+                Arrays.fill(perItem, t);
                 NDArray timestep = step.create(perItem);
                 NDArray noisePred = unet.model().forward(modelInput, timestep, context, added);
                 if (guided) {
