@@ -2,6 +2,7 @@ package dev.selectune.cli;
 
 import ai.djl.Device;
 import ai.djl.ndarray.types.DataType;
+import dev.selectune.diffusion.lora.LoraException;
 import dev.selectune.diffusion.nn.WeightsException;
 import dev.selectune.diffusion.pipeline.GenerationRequest;
 import dev.selectune.diffusion.pipeline.PipelineException;
@@ -96,7 +97,7 @@ public final class GenerateCommand implements Callable<Integer> {
             spec.commandLine().getOut().printf("wrote %s (%dx%d, %d steps, %s) in %.1f s (load %.1f s)%n", output,
                     request.width(), request.height(), steps, pipeline.schedulerName(), total, loaded);
             return 0;
-        } catch (PipelineException | WeightsException | SafeTensorsException e) {
+        } catch (PipelineException | WeightsException | SafeTensorsException | LoraException e) {
             spec.commandLine().getErr().println("generate: " + e.getMessage());
             return 1;
         }

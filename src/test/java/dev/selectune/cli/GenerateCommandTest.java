@@ -66,6 +66,17 @@ class GenerateCommandTest {
     }
 
     @Test
+    void loraForAnotherModelNamesTheKey() {
+        // tiny-sd21v's LoRA has the same module paths but 40-wide text conditioning, so attn2.to_k does not fit.
+        Path lora = GoldenCase.resource("tiny-sd21v").resolve("pytorch_lora_weights.safetensors");
+        int code = run("--model", GoldenCase.resource("tiny-sd15").toString(), "--prompt", "x", "--steps", "1",
+                "--lora", lora.toString(), "--output", tmp.resolve("x.png").toString());
+        assertEquals(1, code);
+        assertTrue(err.toString().contains(lora.toString()) && err.toString().contains("lora_A.weight"),
+                err.toString());
+    }
+
+    @Test
     void sizeThatTheVaeCannotHalveIsRejected() {
         int code = run("--model", GoldenCase.resource("tiny-sd15").toString(), "--prompt", "x", "--width", "33",
                 "--output", tmp.resolve("x.png").toString());
