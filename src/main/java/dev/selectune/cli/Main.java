@@ -16,7 +16,8 @@ public final class Main {
 
     public static void main(String[] args) {
         System.setProperty("ai.djl.offline", System.getProperty("ai.djl.offline", defaultOffline()));
-        // Before anything touches DJL: pick the CPU build in the jar or the CUDA flavor the host asks for.
+        // Before anything touches DJL: passive OpenMP waiting, and the CPU build in the jar or the CUDA flavor
+        // the host asks for.
         TorchRuntime.initialize();
         if (args.length == 0 || args[0].startsWith("--spring") || args[0].startsWith("--server")) {
             // `java -jar selectune.jar` with no command (or only Spring options) serves.

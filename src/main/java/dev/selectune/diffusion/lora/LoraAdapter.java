@@ -3,6 +3,7 @@ package dev.selectune.diffusion.lora;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import dev.selectune.diffusion.nn.Autograd;
+import dev.selectune.diffusion.nn.Scalars;
 import dev.selectune.diffusion.nn.Scopes;
 
 /**
@@ -120,7 +121,7 @@ public final class LoraAdapter {
             NDArray ax = ai.djl.nn.core.Linear.linear(x, workingDown).singletonOrThrow();
             NDArray bax = ai.djl.nn.core.Linear.linear(ax, workingUp).singletonOrThrow();
             float s = scale();
-            return s == 1f ? bax : bax.mul(s);
+            return s == 1f ? bax : Scalars.mul(bax, s);
         });
     }
 

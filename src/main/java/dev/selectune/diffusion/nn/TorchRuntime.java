@@ -30,11 +30,16 @@ public final class TorchRuntime {
     private TorchRuntime() {
     }
 
-    /** Initializes the PyTorch engine with the flavor the environment asks for; later calls do nothing. */
+    /**
+     * Initializes the PyTorch engine with passive OpenMP waiting ({@link OpenMp}) and the flavor the environment
+     * asks for; later calls do nothing.
+     */
     public static synchronized void initialize() {
         if (initialized) {
             return;
         }
+        // Read once when libtorch loads, so it must come first.
+        OpenMp.preferPassiveWaiting();
         String flavor = setting("PYTORCH_FLAVOR");
         boolean wantsCuda = flavor != null && flavor.toLowerCase(Locale.ROOT).startsWith("cu");
         boolean explicitPath = setting("PYTORCH_LIBRARY_PATH") != null;
