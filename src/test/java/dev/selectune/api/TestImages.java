@@ -15,11 +15,11 @@ import java.util.Random;
 import java.util.zip.CRC32;
 
 /** Upload fixtures: the DreamBooth dog photos of examples/ and crafted bad files. */
-final class TestImages {
+public final class TestImages {
     private TestImages() {
     }
 
-    static byte[] dog(int i) {
+    public static byte[] dog(int i) {
         try {
             return Files.readAllBytes(Path.of("examples/images/dog/0" + i + ".jpg"));
         } catch (IOException e) {
