@@ -69,6 +69,11 @@ public class SelectuneMetrics {
         }
     }
 
+    /** Jobs the reaper failed because their worker vanished and no attempts were left (no local duration). */
+    public void jobsLost(int count) {
+        jobsCounter("failed").increment(count);
+    }
+
     public void step(String device, StepReport r) {
         String strategy = r.strategy().wireName();
         Counter.builder("selectune.training.steps").tag("strategy", strategy)
