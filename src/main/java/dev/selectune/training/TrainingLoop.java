@@ -163,7 +163,10 @@ public final class TrainingLoop {
     }
 
     private static NDArray mse(NDArray prediction, NDArray target) {
-        return prediction.sub(target).square().mean();
+        // Under an FP16 UNet the prediction is FP16; the target is not part of the graph, so casting it is free.
+        NDArray t = target.getDataType() == prediction.getDataType() ? target
+                : target.toType(prediction.getDataType(), false);
+        return prediction.sub(t).square().mean();
     }
 
     private static NDArray copy(NDArray array, NDManager manager) {
