@@ -6,6 +6,7 @@ import dev.selectune.diffusion.golden.GoldenCaseRun;
 import dev.selectune.diffusion.golden.GoldenCheck;
 import dev.selectune.diffusion.golden.GoldenFamily;
 import dev.selectune.diffusion.golden.TextGolden;
+import dev.selectune.diffusion.golden.UnetGolden;
 import dev.selectune.diffusion.golden.VaeGolden;
 import dev.selectune.diffusion.nn.Autograd;
 import org.junit.jupiter.api.AfterAll;
@@ -47,7 +48,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  */
 class GoldenReferenceTest {
     /** The entry kinds, in the order a case runs them (cheap components first, the pipeline last). */
-    private static final List<GoldenFamily> FAMILIES = List.of(new TextGolden(), new VaeGolden());
+    private static final List<GoldenFamily> FAMILIES = List.of(new TextGolden(), new VaeGolden(), new UnetGolden());
 
     private static final List<GoldenCaseRun> OPEN = new ArrayList<>();
 

@@ -1,5 +1,8 @@
 package dev.selectune.diffusion.pipeline;
 
+import ai.djl.Device;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
@@ -12,6 +15,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
+import dev.selectune.diffusion.unet.UNet2DConditionModel;
+import dev.selectune.diffusion.vae.AutoencoderKL;
+
 /**
  * A diffusers pipeline folder, checked whole before any weight is read.
  *
@@ -21,8 +27,9 @@ import java.util.Set;
  * config and weights file, with a supported class. Loading a multi-gigabyte UNet and then failing on a missing
  * tokenizer file would waste minutes, so every such error is raised here and names the file.
  *
- * <p>Weights are loaded per component by {@link ComponentLoader}, so the trainer can load the VAE and text
- * encoders, encode its data, close them and keep only the UNet.
+ * <p>Weights are loaded per component ({@link #loadUnet}, {@link #loadVae}), each result
+ * owning the manager of its weights, so the trainer can load the VAE and text encoders, encode its data, close
+ * them and keep only the UNet.
  */
 public final class PipelineFolder {
     /** Weight-file stems of diffusers models ({@code unet}, {@code vae}) and of transformers models. */
@@ -183,6 +190,22 @@ public final class PipelineFolder {
     public boolean forceZerosForEmptyPrompt() {
         JsonElement e = modelIndex.get("force_zeros_for_empty_prompt");
         return e != null && e.isJsonPrimitive() && e.getAsBoolean();
+    }
+
+    /** The UNet, owning its weights; the trainer keeps only this resident. */
+    public Owned<UNet2DConditionModel> loadUnet(Device device, DataType dtype) {
+        NDManager manager = NDManager.newBaseManager(device);
+        try {
+            return new Owned<>(UNet2DConditionModel.load(component("unet"), manager, dtype), manager);
+        } catch (RuntimeException e) {
+            manager.close();
+            throw e;
+        }
+    }
+
+    /** The VAE, owning its weights. */
+    public AutoencoderKL loadVae(Device device, DataType dtype) {
+        return AutoencoderKL.load(component("vae"), device, dtype);
     }
 
     public JsonObject config(String componentName) {

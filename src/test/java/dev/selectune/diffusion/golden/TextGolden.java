@@ -1,8 +1,17 @@
 package dev.selectune.diffusion.golden;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import dev.selectune.diffusion.clip.CLIPTextModel;
+import dev.selectune.diffusion.clip.CLIPTextModelWithProjection;
+import dev.selectune.diffusion.clip.CLIPTextOutput;
+import dev.selectune.diffusion.pipeline.Owned;
 import dev.selectune.diffusion.tokenizer.ClipTokenizer;
+
+import java.nio.file.Path;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -31,11 +40,53 @@ public final class TextGolden implements GoldenFamily {
         List<GoldenCheck> checks = new ArrayList<>();
         for (Encoder enc : ENCODERS) {
             String ids = enc.prefix() + ".input_ids";
-            if (run.has(ids)) {
-                checks.add(GoldenCheck.of(ids, List.of(), () -> tokenize(run, enc)));
+            if (!run.has(ids)) {
+                continue;
+            }
+            checks.add(GoldenCheck.of(ids, List.of(), () -> tokenize(run, enc)));
+            for (String entry : run.entryNames()) {
+                if (!entry.startsWith(enc.prefix() + ".") || entry.equals(ids)) {
+                    continue;
+                }
+                String output = entry.substring(enc.prefix().length() + 1);
+                if (output.equals("last_hidden_state") || output.equals("pooler_output")
+                        || output.equals("text_embeds") || output.matches("hidden_states\\.\\d+")) {
+                    checks.add(GoldenCheck.of(entry, List.of(ids), () -> select(encode(run, enc), output)));
+                }
             }
         }
         return checks;
+    }
+
+    private static NDArray select(CLIPTextOutput out, String output) {
+        return switch (output) {
+            case "last_hidden_state" -> out.lastHiddenState();
+            case "pooler_output" -> out.pooledOutput();
+            case "text_embeds" -> {
+                if (out.textEmbeds() == null) {
+                    throw new AssertionError("text_embeds asked of an encoder without text_projection");
+                }
+                yield out.textEmbeds();
+            }
+            default -> out.hiddenState(Integer.parseInt(output.substring("hidden_states.".length())));
+        };
+    }
+
+    /** The encoder's outputs, with every hidden state, for the stored input ids (run once per case). */
+    private static CLIPTextOutput encode(GoldenCaseRun run, Encoder enc) {
+        return run.memo("text-output:" + enc.textEncoder(), () -> {
+            NDArray ids = run.tensor(enc.prefix() + ".input_ids");
+            Path dir = run.folder().component(enc.textEncoder());
+            NDManager weights = NDManager.newBaseManager(Device.cpu());
+            if (run.folder().componentClass(enc.textEncoder()).equals("CLIPTextModelWithProjection")) {
+                CLIPTextModelWithProjection model = CLIPTextModelWithProjection.load(dir, weights, DataType.FLOAT32);
+                run.own(new Owned<>(model, weights));
+                return model.forward(ids, true);
+            }
+            CLIPTextModel model = CLIPTextModel.load(dir, weights, DataType.FLOAT32);
+            run.own(new Owned<>(model, weights));
+            return model.forward(ids, true);
+        });
     }
 
     private static NDArray tokenize(GoldenCaseRun run, Encoder enc) {
