@@ -21,6 +21,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
 
@@ -87,12 +88,26 @@ public final class TrainCommand implements Callable<Integer> {
         }
         List<byte[]> bytes = readImages();
         CheckpointStore store = checkpoint == null ? CheckpointStore.NONE : new FileCheckpointStore(checkpoint);
+        // Ctrl-C: ask the trainer to stop after the current step, and hold the JVM until it has written its
+        // checkpoint and results (a shutdown hook that returned at once would let the JVM die mid-step).
         AtomicBoolean interrupted = new AtomicBoolean();
-        Thread hook = new Thread(() -> interrupted.set(true));
-        Runtime.getRuntime().addShutdownHook(hook);
+        CountDownLatch finished = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            interrupted.set(true);
+            try {
+                finished.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }));
         CancellationToken cancel = interrupted::get;
-        TrainingResult result = new SelectiveTrainer(model, parseDevice(device))
-                .run(bytes, config, output, TrainCommand::printStep, cancel, store);
+        TrainingResult result;
+        try {
+            result = new SelectiveTrainer(model, parseDevice(device))
+                    .run(bytes, config, output, TrainCommand::printStep, cancel, store);
+        } finally {
+            finished.countDown();
+        }
         MemorySummary m = result.memory();
         System.out.printf(Locale.ROOT, "%s after %d steps (%d BP, %d ZO), final loss %.5f, seed %d%n",
                 result.cancelled() ? "cancelled" : "done", result.stepsDone(), result.bpSteps(), result.zoSteps(),
