@@ -117,8 +117,13 @@ public final class UNet2DConditionModel {
     /** A model of the given config with random weights (benchmarks of the full-size presets). */
     public static UNet2DConditionModel random(UNetConfig config, NDManager manager, DataType dtype) {
         try (Weights w = Weights.random(manager, dtype)) {
-            return Autograd.noGrad(() -> new UNet2DConditionModel(config, w));
+            return build(config, w);
         }
+    }
+
+    /** Builds the model from open weights (e.g. a random source whose tensors a test then saves as a checkpoint). */
+    public static UNet2DConditionModel build(UNetConfig config, Weights w) {
+        return Autograd.noGrad(() -> new UNet2DConditionModel(config, w));
     }
 
     public UNetConfig config() {
