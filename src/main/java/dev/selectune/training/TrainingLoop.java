@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import dev.selectune.diffusion.nn.Autograd;
+import dev.selectune.diffusion.schedulers.DDPMScheduler;
 import dev.selectune.training.checkpoint.TrainingCheckpoint;
 import dev.selectune.training.data.TrainingData;
 import dev.selectune.training.optim.AdamW;
@@ -33,7 +34,7 @@ import java.util.SplittableRandom;
 public final class TrainingLoop {
     private final Denoiser denoiser;
     private final LoraParameters params;
-    private final NoiseTargets targets;
+    private final DDPMScheduler scheduler;
     private final TrainingData data;
     private final TrainingConfig config;
     private final long seed;
@@ -48,11 +49,11 @@ public final class TrainingLoop {
                           List<StepReport> history, boolean cancelled) {
     }
 
-    public TrainingLoop(Denoiser denoiser, LoraParameters params, NoiseTargets targets, TrainingData data,
+    public TrainingLoop(Denoiser denoiser, LoraParameters params, DDPMScheduler scheduler, TrainingData data,
                         TrainingConfig config, long seed, NDManager stateManager, MemoryMeter meter) {
         this.denoiser = denoiser;
         this.params = params;
-        this.targets = targets;
+        this.scheduler = scheduler;
         this.data = data;
         this.config = config.validate();
         this.seed = seed;
@@ -89,7 +90,7 @@ public final class TrainingLoop {
         SplittableRandom random = StepRandom.forStep(seed, step);
         TrainingData.Latents image = data.images().get(random.nextInt(data.images().size()));
         boolean flip = image.hasFlips() && random.nextBoolean();
-        int t = random.nextInt(targets.trainTimesteps());
+        int t = random.nextInt(scheduler.numTrainTimesteps());
         double pZo = chooser.pZo(step - 1, t);
         Strategy strategy = chooser.choose(pZo, random.nextDouble());
         boolean low = strategy == Strategy.BP_LOW;
@@ -118,8 +119,9 @@ public final class TrainingLoop {
         NDArray latents = copy(useLow ? low : high, stepManager);
         NDArray noise = stepManager.create(StepRandom.gaussians(random, Math.toIntExact(latents.size())),
                 latents.getShape());
-        NDArray noisy = targets.addNoise(latents, noise, t);
-        NDArray target = targets.target(latents, noise, t);
+        long[] timestep = {t};
+        NDArray noisy = scheduler.addNoise(latents, noise, timestep);
+        NDArray target = scheduler.target(latents, noise, timestep);
         return new Example(noisy, target, copy(cond, stepManager));
     }
 

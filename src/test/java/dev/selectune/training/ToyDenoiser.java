@@ -7,6 +7,9 @@ import ai.djl.ndarray.types.Shape;
 import dev.selectune.diffusion.lora.LoraAdapter;
 import dev.selectune.diffusion.nn.Autograd;
 import dev.selectune.diffusion.nn.Linear;
+import dev.selectune.diffusion.schedulers.DDPMScheduler;
+import dev.selectune.diffusion.schedulers.SchedulerConfig;
+import com.google.gson.JsonParser;
 
 import java.util.List;
 import java.util.SplittableRandom;
@@ -66,27 +69,10 @@ final class ToyDenoiser implements Denoiser {
         return manager.create(v, new Shape(shape));
     }
 
-    /** x_t = sqrt(a) x0 + sqrt(1 - a) eps with a cosine alpha-bar; the target is eps. */
-    static final class CosineTargets implements NoiseTargets {
-        @Override
-        public int trainTimesteps() {
-            return 1000;
-        }
-
-        static float alphaBar(int t) {
-            double c = Math.cos((t / 1000.0 + 0.008) / 1.008 * Math.PI / 2);
-            return (float) (c * c);
-        }
-
-        @Override
-        public NDArray addNoise(NDArray latents, NDArray noise, int timestep) {
-            float a = alphaBar(timestep);
-            return latents.mul((float) Math.sqrt(a)).add(noise.mul((float) Math.sqrt(1 - a)));
-        }
-
-        @Override
-        public NDArray target(NDArray latents, NDArray noise, int timestep) {
-            return noise.duplicate();
-        }
+    /** SD's training noise schedule (scaled_linear 0.00085..0.012, 1000 steps), epsilon prediction. */
+    static DDPMScheduler scheduler() {
+        return new DDPMScheduler(SchedulerConfig.fromJson(JsonParser.parseString("{\"_class_name\": \"DDPMScheduler\","
+                + " \"beta_start\": 0.00085, \"beta_end\": 0.012, \"beta_schedule\": \"scaled_linear\"}")
+                .getAsJsonObject()));
     }
 }

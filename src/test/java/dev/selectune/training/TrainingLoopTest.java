@@ -3,6 +3,7 @@ package dev.selectune.training;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.selectune.diffusion.nn.Autograd;
+import dev.selectune.diffusion.schedulers.DDPMScheduler;
 import dev.selectune.training.data.TrainingData;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -49,7 +50,7 @@ class TrainingLoopTest {
         TrainingData data = toyData(state.newSubManager(), cfg.horizontalFlip());
         List<StepReport> seen = new ArrayList<>();
         TrainingLoop.Outcome outcome = Autograd.noGrad(() -> new TrainingLoop(model, model.parameters(),
-                new ToyDenoiser.CosineTargets(), data, cfg, seed, state, MemoryMeter.NONE)
+                ToyDenoiser.scheduler(), data, cfg, seed, state, MemoryMeter.NONE)
                 .run(seen::add, cancel, store));
         List<float[]> lora = model.parameters().masters().stream().map(NDArray::toFloatArray).toList();
         state.close();
@@ -137,7 +138,7 @@ class TrainingLoopTest {
         NDManager state = manager.newSubManager();
         ToyDenoiser model = new ToyDenoiser(state, 7);
         TrainingData data = toyData(state.newSubManager(), cfg.horizontalFlip());
-        TrainingLoop.Outcome outcome = new TrainingLoop(model, model.parameters(), new ToyDenoiser.CosineTargets(),
+        TrainingLoop.Outcome outcome = new TrainingLoop(model, model.parameters(), ToyDenoiser.scheduler(),
                 data, cfg, 5, state, MemoryMeter.NONE)
                 .run(r -> done.incrementAndGet(), () -> done.get() >= cancelAfter, store);
         List<float[]> lora = model.parameters().masters().stream().map(NDArray::toFloatArray).toList();
@@ -162,7 +163,7 @@ class TrainingLoopTest {
         TrainingData data = toyData(state.newSubManager(), false);
         double before = fixedLoss(model, data);
         TrainingConfig cfg = config().schedule(Schedule.BP_LOW).steps(30).horizontalFlip(false).build();
-        TrainingLoop.Outcome outcome = new TrainingLoop(model, model.parameters(), new ToyDenoiser.CosineTargets(),
+        TrainingLoop.Outcome outcome = new TrainingLoop(model, model.parameters(), ToyDenoiser.scheduler(),
                 data, cfg, 9, state, MemoryMeter.NONE).run(StepListener.NONE, CancellationToken.NEVER,
                 CheckpointStore.NONE);
         double after = fixedLoss(model, data);
@@ -177,13 +178,13 @@ class TrainingLoopTest {
             double total = 0;
             try (NDManager m = data.manager().newSubManager()) {
                 SplittableRandom random = new SplittableRandom(1);
-                NoiseTargets targets = new ToyDenoiser.CosineTargets();
+                DDPMScheduler targets = ToyDenoiser.scheduler();
                 for (TrainingData.Latents img : data.images()) {
                     for (int t : new int[] {100, 500, 900}) {
                         NDArray noise = ToyDenoiser.normal(m, random, 1f, 1, 4, 4, 4);
-                        NDArray noisy = targets.addNoise(img.low(), noise, t);
+                        NDArray noisy = targets.addNoise(img.low(), noise, new long[] {t});
                         NDArray pred = model.predict(noisy, t, data.promptLow());
-                        total += pred.sub(targets.target(img.low(), noise, t)).square().mean().getFloat();
+                        total += pred.sub(targets.target(img.low(), noise, new long[] {t})).square().mean().getFloat();
                     }
                 }
             }
