@@ -204,7 +204,9 @@ public final class SafeTensorsFile implements AutoCloseable {
         }
         try (NDManager tmp = manager.newSubManager()) {
             NDArray view = tmp.create(direct, shape, stored);
-            NDArray owned = view.toType(want, true);
+            // DJL's toType(same type, copy=true) returns torch's alias of the mapped pages, which the JVM unmaps
+            // when the buffer is collected (a crash inside the next matmul); only clone() is a guaranteed copy.
+            NDArray owned = want == stored ? view.duplicate() : view.toType(want, true);
             owned.attach(manager);
             return owned;
         }
