@@ -204,8 +204,8 @@ public final class SafeTensorsFile implements AutoCloseable {
         }
         try (NDManager tmp = manager.newSubManager()) {
             NDArray view = tmp.create(direct, shape, stored);
-            // DJL's toType(same type, copy=true) returns torch's alias of the mapped pages, which the JVM unmaps
-            // when the buffer is collected (a crash inside the next matmul); only clone() is a guaranteed copy.
+            // toType returns an alias when the type does not change (DJL's torchTo ignores the copy flag), which
+            // would leave the weight pointing into the mapping or a direct buffer that GC later frees: clone instead.
             NDArray owned = want == stored ? view.duplicate() : view.toType(want, true);
             owned.attach(manager);
             return owned;
