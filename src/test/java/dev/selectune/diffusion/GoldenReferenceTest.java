@@ -5,6 +5,9 @@ import ai.djl.ndarray.types.DataType;
 import dev.selectune.diffusion.golden.GoldenCaseRun;
 import dev.selectune.diffusion.golden.GoldenCheck;
 import dev.selectune.diffusion.golden.GoldenFamily;
+import dev.selectune.diffusion.golden.LoraGolden;
+import dev.selectune.diffusion.golden.PipelineGolden;
+import dev.selectune.diffusion.golden.SchedulerGolden;
 import dev.selectune.diffusion.golden.TextGolden;
 import dev.selectune.diffusion.golden.UnetGolden;
 import dev.selectune.diffusion.golden.VaeGolden;
@@ -48,7 +51,8 @@ import static org.junit.jupiter.api.Assertions.fail;
  */
 class GoldenReferenceTest {
     /** The entry kinds, in the order a case runs them (cheap components first, the pipeline last). */
-    private static final List<GoldenFamily> FAMILIES = List.of(new TextGolden(), new VaeGolden(), new UnetGolden());
+    private static final List<GoldenFamily> FAMILIES = List.of(new SchedulerGolden(), new TextGolden(),
+            new VaeGolden(), new UnetGolden(), new LoraGolden(), new PipelineGolden());
 
     private static final List<GoldenCaseRun> OPEN = new ArrayList<>();
 

@@ -27,7 +27,7 @@ import dev.selectune.diffusion.vae.AutoencoderKL;
  * config and weights file, with a supported class. Loading a multi-gigabyte UNet and then failing on a missing
  * tokenizer file would waste minutes, so every such error is raised here and names the file.
  *
- * <p>Weights are loaded per component ({@link #loadUnet}, {@link #loadVae}), each result
+ * <p>Weights are loaded per component ({@link #loadTextEncoders}, {@link #loadUnet}, {@link #loadVae}), each result
  * owning the manager of its weights, so the trainer can load the VAE and text encoders, encode its data, close
  * them and keep only the UNet.
  */
@@ -190,6 +190,11 @@ public final class PipelineFolder {
     public boolean forceZerosForEmptyPrompt() {
         JsonElement e = modelIndex.get("force_zeros_for_empty_prompt");
         return e != null && e.isJsonPrimitive() && e.getAsBoolean();
+    }
+
+    /** The tokenizer(s) and text encoder(s) (SDXL: both), owning their weights. */
+    public TextEncoders loadTextEncoders(Device device, DataType dtype) {
+        return TextEncoders.load(this, device, dtype);
     }
 
     /** The UNet, owning its weights; the trainer keeps only this resident. */
