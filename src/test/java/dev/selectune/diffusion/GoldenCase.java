@@ -35,6 +35,8 @@ public final class GoldenCase implements AutoCloseable {
     public static final double COMPONENT = 1e-4;
     /** Pipeline tolerance factor (pipe.latents_out, pipe.image*). */
     public static final double PIPELINE = 1e-3;
+    /** With {@code -Dgolden.report=true} every comparison prints its max difference and tolerance (for reports). */
+    private static final boolean REPORT = Boolean.getBoolean("golden.report");
 
     private final Path folder;
     private final JsonObject json;
@@ -178,6 +180,9 @@ public final class GoldenCase implements AutoCloseable {
                 worst = d;
                 at = i;
             }
+        }
+        if (REPORT) {
+            System.out.printf("golden %-50s max|diff| %.3e  tolerance %.3e%n", name, worst, tol);
         }
         if (at >= 0 && !(worst <= tol)) {
             fail(String.format("%s: max|actual - expected| = %.3g > tolerance %.3g at flat index %d (actual %s, expected %s)",

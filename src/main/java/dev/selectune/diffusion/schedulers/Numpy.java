@@ -33,7 +33,8 @@ final class Numpy {
         if (j == x) {
             return fp[j];
         }
-        double slope = ((double) fp[j + 1] - fp[j]) / 1.0;
+        // numpy's slope is (fp[j+1] - fp[j]) / (xp[j+1] - xp[j]); the abscissae here are 1 apart.
+        double slope = (double) fp[j + 1] - fp[j];
         return slope * (x - j) + fp[j];
     }
 }

@@ -67,7 +67,8 @@ public final class ClipTokenizer {
         this.addedTokens = addedTokens;
         this.mergeRanks = new HashMap<>(merges.size() * 2);
         for (int i = 0; i < merges.size(); i++) {
-            mergeRanks.putIfAbsent(pairKey(merges.get(i)[0], merges.get(i)[1]), i);
+            // dict(zip(merges, range(len(merges)))): a repeated pair keeps its last rank.
+            mergeRanks.put(pairKey(merges.get(i)[0], merges.get(i)[1]), i);
         }
         this.bosId = requireToken(source, START_OF_TEXT, "bos_token");
         this.eosId = requireToken(source, END_OF_TEXT, "eos_token");
@@ -108,30 +109,55 @@ public final class ClipTokenizer {
         } catch (IOException e) {
             throw new PipelineException(mergesFile + ": unreadable: " + e.getMessage(), e);
         }
-        JsonObject config = readJsonIfPresent(tokenizerDir.resolve("tokenizer_config.json"));
-        JsonObject specials = readJsonIfPresent(tokenizerDir.resolve("special_tokens_map.json"));
-        String pad = tokenSetting(config, specials, "pad_token", END_OF_TEXT);
-        String unk = tokenSetting(config, specials, "unk_token", END_OF_TEXT);
-        int maxLength = DEFAULT_MAX_LENGTH;
-        if (config.has("model_max_length")) {
-            double v = config.get("model_max_length").getAsDouble();
-            // transformers writes a huge sentinel (1e30) for "no limit"; CLIP's position table still caps it at 77.
-            maxLength = v > 0 && v < 1_000_000 ? (int) v : DEFAULT_MAX_LENGTH;
+        FolderSettings settings = FolderSettings.read(tokenizerDir, encoder);
+        return new ClipTokenizer(encoder, merges, settings.pad, settings.unk, settings.maxLength, settings.addedTokens,
+                tokenizerDir.toString());
+    }
+
+    /**
+     * {@link #load} when the folder has {@code vocab.json} and {@code merges.txt}; otherwise the full CLIP vocabulary
+     * with the folder's settings (pad token, added tokens, {@code model_max_length}), for pipelines that ship only
+     * the tokenizer configs. Every SD tokenizer is the same CLIP BPE, so only those settings differ.
+     */
+    public static ClipTokenizer loadOrFullVocabulary(Path tokenizerDir) {
+        if (Files.isRegularFile(tokenizerDir.resolve("vocab.json")) && Files.isRegularFile(tokenizerDir.resolve("merges.txt"))) {
+            return load(tokenizerDir);
         }
-        Map<String, Integer> added = new LinkedHashMap<>();
-        JsonElement decoder = config.get("added_tokens_decoder");
-        if (decoder != null && decoder.isJsonObject()) {
-            for (Map.Entry<String, JsonElement> e : decoder.getAsJsonObject().entrySet()) {
-                added.put(e.getValue().getAsJsonObject().get("content").getAsString(), Integer.parseInt(e.getKey()));
+        FullVocabulary full = FullVocabulary.get();
+        FolderSettings settings = FolderSettings.read(tokenizerDir, full.encoder);
+        return new ClipTokenizer(full.encoder, full.merges, settings.pad, settings.unk, settings.maxLength,
+                settings.addedTokens, tokenizerDir + " (full CLIP vocabulary)");
+    }
+
+    /** What a tokenizer folder's tokenizer_config.json and special_tokens_map.json say, as transformers reads them. */
+    private record FolderSettings(String pad, String unk, int maxLength, Map<String, Integer> addedTokens) {
+        static FolderSettings read(Path dir, Map<String, Integer> encoder) {
+            JsonObject config = readJsonIfPresent(dir.resolve("tokenizer_config.json"));
+            JsonObject specials = readJsonIfPresent(dir.resolve("special_tokens_map.json"));
+            String pad = tokenSetting(config, specials, "pad_token", END_OF_TEXT);
+            String unk = tokenSetting(config, specials, "unk_token", END_OF_TEXT);
+            int maxLength = DEFAULT_MAX_LENGTH;
+            if (config.has("model_max_length")) {
+                double v = config.get("model_max_length").getAsDouble();
+                // transformers writes a huge sentinel (1e30) for "no limit"; CLIP's position table still caps it at 77.
+                maxLength = v > 0 && v < 1_000_000 ? (int) v : DEFAULT_MAX_LENGTH;
             }
-        }
-        // transformers makes the special tokens added tokens too (ids from the vocabulary, checked by the constructor).
-        for (String special : List.of(START_OF_TEXT, END_OF_TEXT, pad, unk)) {
-            if (encoder.containsKey(special)) {
-                added.putIfAbsent(special, encoder.get(special));
+            Map<String, Integer> added = new LinkedHashMap<>();
+            JsonElement decoder = config.get("added_tokens_decoder");
+            if (decoder != null && decoder.isJsonObject()) {
+                for (Map.Entry<String, JsonElement> e : decoder.getAsJsonObject().entrySet()) {
+                    added.put(e.getValue().getAsJsonObject().get("content").getAsString(), Integer.parseInt(e.getKey()));
+                }
             }
+            // transformers makes the special tokens added tokens too (ids from the vocabulary; the constructor checks
+            // that they are there).
+            for (String special : List.of(START_OF_TEXT, END_OF_TEXT, pad, unk)) {
+                if (encoder.containsKey(special)) {
+                    added.putIfAbsent(special, encoder.get(special));
+                }
+            }
+            return new FolderSettings(pad, unk, maxLength, added);
         }
-        return new ClipTokenizer(encoder, merges, pad, unk, maxLength, added, tokenizerDir.toString());
     }
 
     /**
@@ -140,35 +166,65 @@ public final class ClipTokenizer {
      * Pads with {@code padToken} ({@code <|endoftext|>} for SD 1.x, {@code "!"} for SD 2.x).
      */
     public static ClipTokenizer fullVocabulary(String padToken) {
-        String text;
-        try (InputStream raw = ClipTokenizer.class.getResourceAsStream(FULL_VOCAB_RESOURCE)) {
-            if (raw == null) {
-                throw new PipelineException("missing resource " + FULL_VOCAB_RESOURCE);
-            }
-            try (GZIPInputStream in = new GZIPInputStream(raw)) {
-                ByteArrayOutputStream bytes = new ByteArrayOutputStream(1 << 20);
-                in.transferTo(bytes);
-                text = bytes.toString(StandardCharsets.UTF_8);
-            }
-        } catch (IOException e) {
-            throw new PipelineException(FULL_VOCAB_RESOURCE + ": unreadable: " + e.getMessage(), e);
-        }
-        List<String[]> merges = parseMerges(FULL_VOCAB_RESOURCE, text);
-        Map<String, Integer> encoder = new HashMap<>(1 << 17);
-        List<String> symbols = byteSymbolsInVocabularyOrder();
-        for (String symbol : symbols) {
-            encoder.put(symbol, encoder.size());
-        }
-        for (String symbol : symbols) {
-            encoder.put(symbol + "</w>", encoder.size());
-        }
-        for (String[] merge : merges) {
-            encoder.put(merge[0] + merge[1], encoder.size());
-        }
-        encoder.put(START_OF_TEXT, encoder.size());
-        encoder.put(END_OF_TEXT, encoder.size());
+        FullVocabulary full = FullVocabulary.get();
         // simple_tokenizer semantics: the specials are recognized by the word regex after cleaning, nothing else.
-        return new ClipTokenizer(encoder, merges, padToken, END_OF_TEXT, DEFAULT_MAX_LENGTH, Map.of(), FULL_VOCAB_RESOURCE);
+        return new ClipTokenizer(full.encoder, full.merges, padToken, END_OF_TEXT, DEFAULT_MAX_LENGTH, Map.of(),
+                FULL_VOCAB_RESOURCE);
+    }
+
+    /** The shipped vocabulary, read once per process (1.6 MB of merges; the maps are never modified). */
+    private static final class FullVocabulary {
+        private static volatile FullVocabulary instance;
+        final Map<String, Integer> encoder;
+        final List<String[]> merges;
+
+        private FullVocabulary(Map<String, Integer> encoder, List<String[]> merges) {
+            this.encoder = encoder;
+            this.merges = merges;
+        }
+
+        static FullVocabulary get() {
+            FullVocabulary v = instance;
+            if (v == null) {
+                synchronized (FullVocabulary.class) {
+                    if (instance == null) {
+                        instance = read();
+                    }
+                    v = instance;
+                }
+            }
+            return v;
+        }
+
+        private static FullVocabulary read() {
+            String text;
+            try (InputStream raw = ClipTokenizer.class.getResourceAsStream(FULL_VOCAB_RESOURCE)) {
+                if (raw == null) {
+                    throw new PipelineException("missing resource " + FULL_VOCAB_RESOURCE);
+                }
+                try (GZIPInputStream in = new GZIPInputStream(raw)) {
+                    ByteArrayOutputStream bytes = new ByteArrayOutputStream(1 << 20);
+                    in.transferTo(bytes);
+                    text = bytes.toString(StandardCharsets.UTF_8);
+                }
+            } catch (IOException e) {
+                throw new PipelineException(FULL_VOCAB_RESOURCE + ": unreadable: " + e.getMessage(), e);
+            }
+            List<String[]> merges = parseMerges(FULL_VOCAB_RESOURCE, text);
+            // The token list in simple_tokenizer's order; a token's id is its position in the list.
+            List<String> tokens = new ArrayList<>(49408);
+            List<String> symbols = byteSymbolsInVocabularyOrder();
+            tokens.addAll(symbols);
+            symbols.forEach(symbol -> tokens.add(symbol + "</w>"));
+            merges.forEach(merge -> tokens.add(merge[0] + merge[1]));
+            tokens.add(START_OF_TEXT);
+            tokens.add(END_OF_TEXT);
+            Map<String, Integer> encoder = new HashMap<>(1 << 17);
+            for (int id = 0; id < tokens.size(); id++) {
+                encoder.put(tokens.get(id), id);
+            }
+            return new FullVocabulary(java.util.Collections.unmodifiableMap(encoder), List.copyOf(merges));
+        }
     }
 
     /** The full vocabulary padding with {@code <|endoftext|>} (SD 1.x). */
@@ -178,18 +234,20 @@ public final class ClipTokenizer {
 
     /** The token ids of a prompt, without start/end tokens and not truncated ({@code SimpleTokenizer.encode}). */
     public int[] encode(String text) {
-        List<String> tokens = bpeTokens(text);
-        int[] ids = new int[tokens.size()];
-        for (int i = 0; i < ids.length; i++) {
-            Integer added = addedTokens.get(tokens.get(i));
-            ids[i] = added != null ? added : encoder.getOrDefault(tokens.get(i), unkId);
-        }
-        return ids;
+        List<Integer> ids = new ArrayList<>();
+        tokenize(text, new ArrayList<>(), ids);
+        return ids.stream().mapToInt(Integer::intValue).toArray();
     }
 
     /** The BPE token strings of a prompt ({@code </w>} marks a word's end). */
     public List<String> bpeTokens(String text) {
-        List<String> out = new ArrayList<>();
+        List<String> tokens = new ArrayList<>();
+        tokenize(text, tokens, new ArrayList<>());
+        return tokens;
+    }
+
+    /** Cuts out added tokens (transformers), then cleans and BPE-encodes the text between them. */
+    private void tokenize(String text, List<String> tokens, List<Integer> ids) {
         int start = 0;
         int pos = 0;
         while (pos < text.length() && !addedTokens.isEmpty()) {
@@ -198,13 +256,13 @@ public final class ClipTokenizer {
                 pos++;
                 continue;
             }
-            tokenizeChunk(text.substring(start, pos), out);
-            out.add(token);
+            tokenizeChunk(text.substring(start, pos), tokens, ids);
+            tokens.add(token);
+            ids.add(addedTokens.get(token));
             pos += token.length();
             start = pos;
         }
-        tokenizeChunk(text.substring(start), out);
-        return out;
+        tokenizeChunk(text.substring(start), tokens, ids);
     }
 
     /** The longest added token that starts at {@code pos}, or null. */
@@ -218,13 +276,17 @@ public final class ClipTokenizer {
         return best;
     }
 
-    private void tokenizeChunk(String chunk, List<String> out) {
+    private void tokenizeChunk(String chunk, List<String> tokens, List<Integer> ids) {
         String cleaned = ClipTextCleaner.clean(chunk);
         Matcher m = WORDS.matcher(cleaned);
         while (m.find()) {
             String word = m.group();
             String bpe = word.equals(START_OF_TEXT) || word.equals(END_OF_TEXT) ? word : bpe(byteSymbols(word));
-            out.addAll(Arrays.asList(bpe.split(" ")));
+            for (String token : bpe.split(" ")) {
+                tokens.add(token);
+                // transformers maps a token missing from the vocabulary to unk, as simple_tokenizer never needs to.
+                ids.add(encoder.getOrDefault(token, unkId));
+            }
         }
     }
 

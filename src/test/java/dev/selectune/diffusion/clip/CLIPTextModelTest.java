@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 
+import static dev.selectune.diffusion.GoldenCase.assertClose;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -53,6 +54,56 @@ class CLIPTextModelTest {
             })));
         }
         return tests.stream();
+    }
+
+    /**
+     * Configs with a real eos_token_id (not the legacy 2) pool at the first position holding that id, not at the
+     * argmax; a row without it pools position 0 (torch's argmax of an all-false mask).
+     */
+    @Test
+    void poolsAtFirstEosTokenWhenTheConfigNamesOne(@TempDir Path dir) throws IOException {
+        Path src = GoldenCase.resource("tiny-sd15").resolve("text_encoder");
+        Files.copy(src.resolve("model.safetensors"), dir.resolve("model.safetensors"));
+        // 320 is "a</w>": at position 1 in the first prompt, absent from the second row below.
+        Files.writeString(dir.resolve("config.json"),
+                Files.readString(src.resolve("config.json")).replace("\"eos_token_id\": 2", "\"eos_token_id\": 320"));
+        Autograd.noGrad(() -> {
+            try (GoldenCase golden = GoldenCase.load(GoldenCase.resource("tiny-sd15")); NDManager m = NDManager.newBaseManager()) {
+                CLIPTextModel model = CLIPTextModel.load(dir, m, DataType.FLOAT32);
+                long[] ids = golden.longs("text.input_ids");
+                long[] second = new long[77];
+                java.util.Arrays.fill(second, 999);
+                second[0] = 998;
+                second[1] = 5;
+                System.arraycopy(second, 0, ids, 77, 77);
+                NDArray input = m.create(ids, new Shape(2, 77));
+                try (CLIPTextOutput out = model.forward(input)) {
+                    NDArray last = out.lastHiddenState();
+                    assertClose("row 0 pools at the first 320", out.pooledOutput().get(0), last.get(0, 1), 0);
+                    assertClose("row 1 has no 320: position 0", out.pooledOutput().get(1), last.get(1, 0), 0);
+                }
+            }
+        });
+    }
+
+    /**
+     * The GPU path holds the text encoder in fp16 (the causal mask then becomes -inf). On the CPU the same model in
+     * fp16 stays within fp16 rounding of the fp32 golden (measured 7.5e-3 on values up to 3.7), with no NaN.
+     */
+    @Test
+    void halfPrecisionStaysWithinHalfPrecisionRounding() {
+        Path folder = GoldenCase.resource("tiny-sd21v");
+        Autograd.noGrad(() -> {
+            try (GoldenCase golden = GoldenCase.load(folder); NDManager m = NDManager.newBaseManager()) {
+                CLIPTextModel model = CLIPTextModel.load(folder.resolve("text_encoder"), m, DataType.FLOAT16);
+                try (CLIPTextOutput out = model.forward(golden.get("text.input_ids"))) {
+                    assertEquals(DataType.FLOAT16, out.lastHiddenState().getDataType());
+                    NDArray expected = golden.get("text.last_hidden_state");
+                    GoldenCase.assertClose("fp16 text.last_hidden_state", out.lastHiddenState(), expected,
+                            GoldenCase.tolerance(1e-2, expected));
+                }
+            }
+        });
     }
 
     /** text_embeds = pooled @ W^T with W read from the file, checked element by element in double precision. */

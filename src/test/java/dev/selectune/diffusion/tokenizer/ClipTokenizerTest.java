@@ -117,6 +117,24 @@ class ClipTokenizerTest {
         assertEquals("\u00a9 \u2026 \u00acanentity &zzz", ClipTextCleaner.clean("&copy &#133; &notanentity &zzz"));
     }
 
+    /**
+     * A folder with only SD 2's configs gets the full vocabulary with transformers' rules: "!" is the pad token and
+     * so an added token, cut out before BPE (id 0, not "!</w>"), and padding uses it.
+     */
+    @Test
+    void configOnlyFolderUsesTheFullVocabularyWithItsSettings(@TempDir Path dir) throws IOException {
+        Files.writeString(dir.resolve("tokenizer_config.json"),
+                "{\"pad_token\": \"!\", \"model_max_length\": 77, \"tokenizer_class\": \"CLIPTokenizer\"}");
+        ClipTokenizer sd2 = ClipTokenizer.loadOrFullVocabulary(dir);
+        long[] ids = sd2.inputIds("wow!!");
+        assertArrayEquals(new long[] {49406, PAD_EOS.tokenId("wow</w>"), 0, 0, 49407, 0}, java.util.Arrays.copyOf(ids, 6));
+        assertEquals(0, ids[76]);
+        // The simple_tokenizer semantics of fullVocabulary("!") keep "!!" a BPE word.
+        assertEquals(PAD_ZERO.tokenId("!!</w>"), PAD_ZERO.encode("wow!!")[1]);
+        // With vocab.json and merges.txt present, those are used.
+        assertEquals(1000, ClipTokenizer.loadOrFullVocabulary(GoldenCase.resource("tiny-sd21v").resolve("tokenizer")).vocabularySize());
+    }
+
     @Test
     void missingMergesFileNamesIt(@TempDir Path dir) throws IOException {
         Files.writeString(dir.resolve("vocab.json"), "{}");
