@@ -7,6 +7,7 @@ import dev.selectune.diffusion.nn.Autograd;
 import dev.selectune.diffusion.schedulers.DDPMScheduler;
 import dev.selectune.training.checkpoint.TrainingCheckpoint;
 import dev.selectune.training.data.TrainingData;
+import dev.selectune.training.memory.MemoryProbe;
 import dev.selectune.training.optim.AdamW;
 import dev.selectune.training.optim.GradientClipping;
 import dev.selectune.training.optim.MeZO;
@@ -39,7 +40,7 @@ public final class TrainingLoop {
     private final TrainingConfig config;
     private final long seed;
     private final NDManager stateManager;
-    private final MemoryMeter meter;
+    private final MemoryProbe probe;
     private final StrategyChooser chooser;
     private final AdamW adam;
     private final MeZO mezo;
@@ -50,7 +51,7 @@ public final class TrainingLoop {
     }
 
     public TrainingLoop(Denoiser denoiser, LoraParameters params, DDPMScheduler scheduler, TrainingData data,
-                        TrainingConfig config, long seed, NDManager stateManager, MemoryMeter meter) {
+                        TrainingConfig config, long seed, NDManager stateManager, MemoryProbe probe) {
         this.denoiser = denoiser;
         this.params = params;
         this.scheduler = scheduler;
@@ -58,7 +59,7 @@ public final class TrainingLoop {
         this.config = config.validate();
         this.seed = seed;
         this.stateManager = stateManager;
-        this.meter = meter;
+        this.probe = probe;
         this.chooser = StrategyChooser.of(config);
         this.adam = new AdamW(params.masters(), stateManager, config.learningRate(), config.adamBeta1(),
                 config.adamBeta2(), config.adamEpsilon(), config.weightDecay());
@@ -85,7 +86,7 @@ public final class TrainingLoop {
     }
 
     private StepReport step(int step) {
-        meter.reset();
+        probe.reset();
         long started = System.nanoTime();
         SplittableRandom random = StepRandom.forStep(seed, step);
         TrainingData.Latents image = data.images().get(random.nextInt(data.images().size()));
@@ -105,9 +106,10 @@ public final class TrainingLoop {
                         low ? data.classPromptLow() : data.classPromptHigh(), t);
             }
             loss = strategy.isBackprop() ? backprop(instance, prior, t) : zeroOrder(instance, prior, t, random);
+            probe.sample(); // GPU: one more sample while the step's tensors still exist (the CPU mark is kept by the kernel)
         }
         double seconds = (System.nanoTime() - started) / 1e9;
-        return new StepReport(step, config.steps(), strategy, t, pZo, loss, seconds, meter.peakBytes());
+        return new StepReport(step, config.steps(), strategy, t, pZo, loss, seconds, probe.read().peakBytes());
     }
 
     /** One training example of a step, every tensor in the step's manager (so nothing outlives the step). */
@@ -199,7 +201,7 @@ public final class TrainingLoop {
             }
         }
         double finalLoss = history.isEmpty() ? Double.NaN : history.get(history.size() - 1).loss();
-        MemorySummary memory = MemorySummary.of(bpPeak, zoPeak, meter.device(), meter.measuredAs());
+        MemorySummary memory = MemorySummary.of(bpPeak, zoPeak, stateManager.getDevice().toString(), probe.describe());
         return new Outcome(stepsDone, bp, zo, finalLoss, memory, List.copyOf(history), cancelled);
     }
 

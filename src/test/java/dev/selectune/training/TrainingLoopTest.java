@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import dev.selectune.diffusion.nn.Autograd;
 import dev.selectune.diffusion.schedulers.DDPMScheduler;
 import dev.selectune.training.data.TrainingData;
+import dev.selectune.training.memory.MemoryProbe;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -50,7 +51,7 @@ class TrainingLoopTest {
         TrainingData data = toyData(state.newSubManager(), cfg.horizontalFlip());
         List<StepReport> seen = new ArrayList<>();
         TrainingLoop.Outcome outcome = Autograd.noGrad(() -> new TrainingLoop(model, model.parameters(),
-                ToyDenoiser.scheduler(), data, cfg, seed, state, MemoryMeter.NONE)
+                ToyDenoiser.scheduler(), data, cfg, seed, state, MemoryProbe.cpu())
                 .run(seen::add, cancel, store));
         List<float[]> lora = model.parameters().masters().stream().map(NDArray::toFloatArray).toList();
         state.close();
@@ -139,7 +140,7 @@ class TrainingLoopTest {
         ToyDenoiser model = new ToyDenoiser(state, 7);
         TrainingData data = toyData(state.newSubManager(), cfg.horizontalFlip());
         TrainingLoop.Outcome outcome = new TrainingLoop(model, model.parameters(), ToyDenoiser.scheduler(),
-                data, cfg, 5, state, MemoryMeter.NONE)
+                data, cfg, 5, state, MemoryProbe.cpu())
                 .run(r -> done.incrementAndGet(), () -> done.get() >= cancelAfter, store);
         List<float[]> lora = model.parameters().masters().stream().map(NDArray::toFloatArray).toList();
         state.close();
@@ -164,7 +165,7 @@ class TrainingLoopTest {
         double before = fixedLoss(model, data);
         TrainingConfig cfg = config().schedule(Schedule.BP_LOW).steps(30).horizontalFlip(false).build();
         TrainingLoop.Outcome outcome = new TrainingLoop(model, model.parameters(), ToyDenoiser.scheduler(),
-                data, cfg, 9, state, MemoryMeter.NONE).run(StepListener.NONE, CancellationToken.NEVER,
+                data, cfg, 9, state, MemoryProbe.cpu()).run(StepListener.NONE, CancellationToken.NEVER,
                 CheckpointStore.NONE);
         double after = fixedLoss(model, data);
         state.close();

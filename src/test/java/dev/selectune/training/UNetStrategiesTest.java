@@ -11,6 +11,7 @@ import dev.selectune.diffusion.nn.Autograd;
 import dev.selectune.diffusion.unet.UNet2DConditionModel;
 import dev.selectune.diffusion.schedulers.DDPMScheduler;
 import dev.selectune.training.data.TrainingData;
+import dev.selectune.training.memory.MemoryProbe;
 import dev.selectune.training.optim.MeZO;
 import org.junit.jupiter.api.Test;
 
@@ -106,7 +107,7 @@ class UNetStrategiesTest {
             TrainingConfig cfg = TrainingConfig.builder("p").schedule(Schedule.BP_LOW).steps(15).learningRate(1e-2)
                     .checkpointEvery(0).build();
             TrainingLoop.Outcome o = Autograd.noGrad(() -> new TrainingLoop(denoiser, params, scheduler, data, cfg, 5, m,
-                    MemoryMeter.NONE).run(StepListener.NONE, CancellationToken.NEVER, CheckpointStore.NONE));
+                    MemoryProbe.cpu()).run(StepListener.NONE, CancellationToken.NEVER, CheckpointStore.NONE));
             double after = fixedLoss(denoiser, data, scheduler, m);
             assertEquals(15, o.bpSteps());
             assertTrue(after < 0.97 * before, "loss " + before + " -> " + after);
