@@ -21,6 +21,7 @@ import java.util.Optional;
  */
 @Service
 public class JobService {
+    private static final java.security.SecureRandom SEEDS = new java.security.SecureRandom();
     private final JobRepository jobs;
     private final ImageSetRepository imageSets;
     private final ImageRecordRepository images;
@@ -95,7 +96,7 @@ public class JobService {
         if (!problems.isEmpty()) {
             throw RequestRejected.invalid("the job spec has " + problems.size() + " problem(s)", problems);
         }
-        TrainingConfig config = checked.config();
+        TrainingConfig config = withSeed(checked.config());
         List<int[]> sizes = hasSet
                 ? images.findByImageSetIdOrderByPosition(requireImageSet(tenant, spec.imageSetId()).getId()).stream()
                         .map(i -> new int[] {i.getWidth(), i.getHeight()}).toList()
@@ -122,6 +123,14 @@ public class JobService {
             }
             throw e;
         }
+    }
+
+    /**
+     * A job without a seed gets one here rather than from the trainer: a job resumed by another worker must draw
+     * the same noise and timesteps, and the trainer accepts a checkpoint only from a run with the same seed.
+     */
+    private static TrainingConfig withSeed(TrainingConfig config) {
+        return config.seed() != null ? config : config.toBuilder().seed(SEEDS.nextLong() & Long.MAX_VALUE).build();
     }
 
     public ImageSet requireImageSet(String tenant, String id) {

@@ -61,8 +61,9 @@ class TrainingFlowTest extends ServiceTestBase {
 
     @Test
     void uploadTrainFollowAndDownloadTheLora() throws Exception {
-        String id = createJob(ApiRequestsTest.spec("\"steps\": 3, \"schedule\": \"random\", \"checkpoint_every\": 2,"
-                + " \"validation_prompts\": [\"a photo of sks dog on the beach\"], \"validation_steps\": 2"));
+        // Seed 3 with the random schedule draws one BP-low step, then one ZO-high step (one perturbation: cheap).
+        String id = createJob(spec(2, "random", "\"seed\": 3, \"zo_perturbations\": 1, \"checkpoint_every\": 1,"
+                + " \"validation_prompts\": [\"a photo of sks dog on the beach\"], \"validation_steps\": 1"));
         // Follow the job from before it starts: the stream ends by itself when the job finishes.
         MvcResult sse = mvc.perform(get("/v1/jobs/" + id + "/events").header("Authorization", ACME)
                 .accept(MediaType.TEXT_EVENT_STREAM)).andExpect(request().asyncStarted()).andReturn();
@@ -72,20 +73,23 @@ class TrainingFlowTest extends ServiceTestBase {
         String stream = sse.getResponse().getContentAsString();
         assertThat(stream).contains("event:claimed").contains("event:progress").contains("event:succeeded");
 
-        assertThat(job.at("/progress/step").asInt()).isEqualTo(3);
-        assertThat(job.at("/steps/bp").asInt() + job.at("/steps/zo").asInt()).isEqualTo(3);
+        assertThat(job.at("/progress/step").asInt()).isEqualTo(2);
+        assertThat(job.at("/steps/bp").asInt()).isEqualTo(1);
+        assertThat(job.at("/steps/zo").asInt()).isEqualTo(1);
         assertThat(job.at("/memory/peak_bytes").asLong()).isPositive()
                 .isEqualTo(Math.max(job.at("/memory/bp_peak_bytes").asLong(), job.at("/memory/zo_peak_bytes").asLong()));
         assertThat(job.at("/final_loss").isNumber()).isTrue();
         mvc.perform(get("/v1/jobs/" + id + "/metrics").header("Authorization", ACME))
                 .andExpect(status().isOk()).andExpect(matchesOpenApi())
-                .andExpect(jsonPath("$.data.length()").value(3))
-                .andExpect(jsonPath("$.data[2].step").value(3));
+                .andExpect(jsonPath("$.data.length()").value(2))
+                .andExpect(jsonPath("$.data[0].strategy").value("bp_low"))
+                .andExpect(jsonPath("$.data[1].strategy").value("zo_high"));
         mvc.perform(get("/v1/jobs/" + id + "/artifacts").header("Authorization", ACME))
                 .andExpect(status().isOk()).andExpect(matchesOpenApi())
                 .andExpect(jsonPath("$.data[*].name", hasItem("lora.safetensors")))
                 .andExpect(jsonPath("$.data[*].name", hasItem("lora-kohya.safetensors")))
-                .andExpect(jsonPath("$.data[*].name", hasItem("metrics.json")));
+                .andExpect(jsonPath("$.data[*].name", hasItem("metrics.json")))
+                .andExpect(jsonPath("$.data[*].name", hasItem("sample-0.png")));
 
         MvcResult lora = mvc.perform(get("/v1/jobs/" + id + "/artifacts/lora.safetensors").header("Authorization", ACME))
                 .andExpect(status().isOk()).andExpect(matchesOpenApi()).andReturn();
@@ -117,7 +121,7 @@ class TrainingFlowTest extends ServiceTestBase {
 
     @Test
     void cancelsARunningJobAndKeepsTheLoraSoFar() throws Exception {
-        String id = createJob(ApiRequestsTest.spec("\"steps\": 200, \"schedule\": \"bp_low\", \"checkpoint_every\": 0"));
+        String id = createJob(spec(200, "bp_low", "\"checkpoint_every\": 0"));
         workers.resumeClaims();
         await(() -> jdbc.queryForObject("select step from jobs where id = ?", Integer.class, id) >= 1);
         mvc.perform(post("/v1/jobs/" + id + "/cancel").header("Authorization", ACME))
@@ -135,7 +139,7 @@ class TrainingFlowTest extends ServiceTestBase {
      */
     @Test
     void aJobWhoseWorkerDiedIsFinishedByAnotherFromItsCheckpoint(@TempDir Path scratch) throws Exception {
-        String id = createJob(ApiRequestsTest.spec("\"steps\": 4, \"schedule\": \"random\", \"checkpoint_every\": 1"));
+        String id = createJob(spec(3, "bp_low", "\"checkpoint_every\": 1"));
         String doomed = "doomed-worker";
         String claimed = queue.claim(doomed, "cpu", Duration.ofSeconds(30)).orElseThrow();
         assertThat(claimed).isEqualTo(id);
@@ -160,21 +164,21 @@ class TrainingFlowTest extends ServiceTestBase {
 
         JsonNode job = awaitStatus(id, "succeeded");
         assertThat(job.at("/attempts").asInt()).isEqualTo(2);
-        assertThat(job.at("/progress/step").asInt()).isEqualTo(4);
+        assertThat(job.at("/progress/step").asInt()).isEqualTo(3);
         List<Map<String, Object>> events = jdbc.queryForList(
                 "select type, message from job_events where job_id = ? order by id", id);
         assertThat(events).extracting(e -> e.get("type"))
                 .containsSubsequence("claimed", "requeued", "claimed", "resumed", "succeeded");
         assertThat(events).anySatisfy(e -> assertThat((String) e.get("message")).contains("after step 2"));
         assertThat(jdbc.queryForObject("select count(*) from job_metrics where job_id = ?", Integer.class, id))
-                .isEqualTo(4);
+                .isEqualTo(3);
         assertThat(blobs.get(BlobCheckpointStore.key(id))).isEmpty();
     }
 
     /** Shutdown: the running job is checkpointed and handed back to the queue, then resumed when workers return. */
     @Test
     void aStoppingWorkerCheckpointsAndReleasesItsJob() throws Exception {
-        String id = createJob(ApiRequestsTest.spec("\"steps\": 6, \"schedule\": \"bp_low\", \"checkpoint_every\": 0"));
+        String id = createJob(spec(3, "bp_low", "\"checkpoint_every\": 0"));
         workers.resumeClaims();
         await(() -> jdbc.queryForObject("select step from jobs where id = ?", Integer.class, id) >= 1);
         workers.stop();
@@ -190,9 +194,14 @@ class TrainingFlowTest extends ServiceTestBase {
             workers.start();
         }
         JsonNode job = awaitStatus(id, "succeeded");
-        assertThat(job.at("/progress/step").asInt()).isEqualTo(6);
+        assertThat(job.at("/progress/step").asInt()).isEqualTo(3);
         assertThat(jdbc.queryForList("select type from job_events where job_id = ? order by id", String.class, id))
                 .containsSubsequence("claimed", "released", "claimed", "resumed", "succeeded");
+    }
+
+    private static String spec(int steps, String schedule, String extra) {
+        return "{\"base_model\": \"tiny-sd15\", \"instance_prompt\": \"a photo of sks dog\", \"steps\": " + steps
+                + ", \"schedule\": \"" + schedule + "\", " + extra + "}";
     }
 
     private String createJob(String spec) throws Exception {
