@@ -4,6 +4,7 @@ import dev.selectune.jobs.JobEvent;
 import dev.selectune.jobs.JobEventRepository;
 import dev.selectune.jobs.JobRepository;
 import jakarta.annotation.PreDestroy;
+import org.springframework.context.SmartLifecycle;
 import org.springframework.data.domain.Limit;
 import org.springframework.http.MediaType;
 import org.springframework.stereotype.Component;
@@ -12,6 +13,8 @@ import org.springframework.web.servlet.mvc.method.annotation.SseEmitter;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -25,7 +28,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * every event has gone out. Each SSE event carries the row id, so a client reconnects with {@code Last-Event-ID}.
  */
 @Component
-public class EventStreams {
+public class EventStreams implements SmartLifecycle {
     private static final Duration POLL = Duration.ofMillis(500);
     private static final Duration TIMEOUT = Duration.ofHours(6);
 
@@ -36,6 +39,9 @@ public class EventStreams {
         t.setDaemon(true);
         return t;
     });
+
+    private final Set<SseEmitter> open = ConcurrentHashMap.newKeySet();
+    private volatile boolean running;
 
     public EventStreams(JobEventRepository events, JobRepository jobs) {
         this.events = events;
@@ -69,7 +75,11 @@ public class EventStreams {
             }
         };
         task.set(timer.scheduleWithFixedDelay(poll, 0, POLL.toMillis(), TimeUnit.MILLISECONDS));
-        emitter.onCompletion(() -> cancel(task));
+        open.add(emitter);
+        emitter.onCompletion(() -> {
+            open.remove(emitter);
+            cancel(task);
+        });
         emitter.onTimeout(() -> cancel(task));
         emitter.onError(e -> cancel(task));
         return emitter;
@@ -86,8 +96,35 @@ public class EventStreams {
         return new Views.EventView(e.getId(), "job.event", e.getLevel(), e.getType(), e.getMessage(), e.getCreatedAt());
     }
 
+    @Override
+    public void start() {
+        running = true;
+    }
+
+    /**
+     * Ends every open stream before the web server's graceful shutdown, which would otherwise wait for these
+     * never-ending responses; clients reconnect elsewhere with {@code Last-Event-ID}.
+     */
+    @Override
+    public void stop() {
+        running = false;
+        open.forEach(SseEmitter::complete);
+        open.clear();
+    }
+
+    @Override
+    public boolean isRunning() {
+        return running;
+    }
+
+    /** After the workers (which stop first), before the web server's graceful shutdown. */
+    @Override
+    public int getPhase() {
+        return SmartLifecycle.DEFAULT_PHASE - 1024;
+    }
+
     @PreDestroy
-    void stop() {
+    void close() {
         timer.shutdownNow();
     }
 }
