@@ -2,6 +2,7 @@ package dev.selectune.metrics;
 
 import dev.selectune.training.MemorySummary;
 import dev.selectune.training.StepReport;
+import dev.selectune.training.Strategy;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -36,9 +37,14 @@ public class SelectuneMetrics {
         Gauge.builder("selectune.process.resident.memory", this, m -> ProcessMemory.residentBytes())
                 .baseUnit("bytes").description("the process resident set (JVM heap + native tensors)")
                 .register(registry);
+        // Every series exists from the start (at zero), so dashboards' rate() and absent() see them before a job.
         for (String outcome : new String[] {"succeeded", "failed", "cancelled"}) {
             jobsCounter(outcome);
             jobTimer(outcome);
+        }
+        for (Strategy strategy : Strategy.values()) {
+            stepsCounter(strategy.wireName());
+            stepTimer(strategy.wireName());
         }
     }
 
@@ -76,12 +82,8 @@ public class SelectuneMetrics {
 
     public void step(String device, StepReport r) {
         String strategy = r.strategy().wireName();
-        Counter.builder("selectune.training.steps").tag("strategy", strategy)
-                .description("training steps run").register(registry).increment();
-        Timer.builder("selectune.training.step.duration").tag("strategy", strategy).publishPercentileHistogram()
-                .minimumExpectedValue(Duration.ofMillis(10)).maximumExpectedValue(Duration.ofMinutes(10))
-                .description("wall time of one step").register(registry)
-                .record((long) (r.seconds() * 1e9), TimeUnit.NANOSECONDS);
+        stepsCounter(strategy).increment();
+        stepTimer(strategy).record((long) (r.seconds() * 1e9), TimeUnit.NANOSECONDS);
         losses.put(device, r.loss());
         AtomicLong peak = peakGauge(device, r.strategy().isBackprop() ? "bp" : "zo");
         peak.accumulateAndGet(r.peakBytes(), Math::max);
@@ -107,6 +109,17 @@ public class SelectuneMetrics {
                     .description("the running (or last) job's BP and ZO peak on that device").register(registry);
             return value;
         });
+    }
+
+    private Counter stepsCounter(String strategy) {
+        return Counter.builder("selectune.training.steps").tag("strategy", strategy)
+                .description("training steps run").register(registry);
+    }
+
+    private Timer stepTimer(String strategy) {
+        return Timer.builder("selectune.training.step.duration").tag("strategy", strategy).publishPercentileHistogram()
+                .minimumExpectedValue(Duration.ofMillis(10)).maximumExpectedValue(Duration.ofMinutes(10))
+                .description("wall time of one step").register(registry);
     }
 
     private Counter jobsCounter(String outcome) {
