@@ -81,16 +81,15 @@ public class WorkerPool implements SmartLifecycle {
         for (int i = 0; i < runners.size(); i++) {
             JobRunner runner = runners.get(i);
             String label = Devices.label(devices.get(i));
-            Thread t = new Thread(() -> loop(runner), "selectune-worker-" + label);
+            String workerId = replicaId + "/" + label;
+            Thread t = new Thread(() -> loop(runner, workerId, label), "selectune-worker-" + label);
             threads.add(t);
             t.start();
         }
         log.info("{} worker(s) started on {} as replica {}", runners.size(), devices, replicaId);
     }
 
-    private void loop(JobRunner runner) {
-        String workerId = runnerId(runner);
-        String device = workerId.substring(workerId.lastIndexOf('/') + 1);
+    private void loop(JobRunner runner, String workerId, String device) {
         long pollMillis = props.workers().poll().toMillis();
         while (!stopping) {
             try {
@@ -120,10 +119,6 @@ public class WorkerPool implements SmartLifecycle {
                 sleepQuietly(pollMillis);
             }
         }
-    }
-
-    private String runnerId(JobRunner runner) {
-        return replicaId + "/" + Devices.label(devices.get(runners.indexOf(runner)));
     }
 
     /** Wakes idle workers (a job was just queued on this replica). */
