@@ -72,7 +72,7 @@ public final class SelectiveTrainer {
         DDPMScheduler scheduler = new DDPMScheduler(SchedulerConfig.fromJson(folder.schedulerConfig()));
         createDirectories(outputDir);
 
-        List<BufferedImage> classImages = config.numClassImages() > 0 && !config.classPrompt().isBlank()
+        List<BufferedImage> classImages = config.numClassImages() > 0
                 ? generateClassImages(config, res, seed, dtype) : List.of();
         try (NDManager root = NDManager.newBaseManager(device)) {
             TrainingData data = encode(folder, decoded, classImages, config, res, dtype, root);

@@ -106,7 +106,9 @@ public final class TrainingLoop {
                         low ? data.classPromptLow() : data.classPromptHigh(), t);
             }
             loss = strategy.isBackprop() ? backprop(instance, prior, t) : zeroOrder(instance, prior, t, random);
-            probe.sample(); // GPU: one more sample while the step's tensors still exist (the CPU mark is kept by the kernel)
+            // On a GPU the peak is the largest sample: take one while the step's tensors still exist. (On the CPU
+            // the kernel keeps the high-water mark itself.)
+            probe.sample();
         }
         double seconds = (System.nanoTime() - started) / 1e9;
         return new StepReport(step, config.steps(), strategy, t, pZo, loss, seconds, probe.read().peakBytes());

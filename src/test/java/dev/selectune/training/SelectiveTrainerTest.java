@@ -26,7 +26,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The whole trainer on the tiny pipelines with real (downsized) DreamBooth images: files, metrics, determinism,
- * resume after cancellation, bad input. 64 px high, 32 px low, a handful of steps per run.
+ * resume after cancellation, prior preservation, bad input. 64 px high, 32 px low (latents 32x32 and 16x16), a
+ * handful of steps per run.
  */
 class SelectiveTrainerTest {
     private static List<byte[]> images;
@@ -91,7 +92,7 @@ class SelectiveTrainerTest {
 
     @Test
     void sameSeedGivesBitwiseIdenticalLoraAndResumeEqualsUninterrupted() throws IOException {
-        TrainingConfig cfg = config().checkpointEvery(2).build();
+        TrainingConfig cfg = config().steps(4).checkpointEvery(2).build();
         TrainingResult a = trainer("tiny-sd15").run(images, cfg, tmp.resolve("a"), StepListener.NONE,
                 CancellationToken.NEVER, CheckpointStore.NONE);
         TrainingResult b = trainer("tiny-sd15").run(images, cfg, tmp.resolve("b"), StepListener.NONE,
@@ -103,12 +104,12 @@ class SelectiveTrainerTest {
         TrainingResult first = trainer("tiny-sd15").run(images, cfg, tmp.resolve("c"), s -> steps.incrementAndGet(),
                 () -> steps.get() >= 3, store);
         assertTrue(first.cancelled());
-        assertEquals(3, first.stepsDone());
+        assertEquals(3, first.stepsDone(), "cancelled after the step that saw the token flip");
         assertTrue(first.samples().isEmpty());
         TrainingResult resumed = trainer("tiny-sd15").run(images, cfg, tmp.resolve("c"), s -> steps.incrementAndGet(),
                 CancellationToken.NEVER, store);
         assertFalse(resumed.cancelled());
-        assertEquals(6, steps.get(), "the resumed run did only the 3 remaining steps");
+        assertEquals(4, steps.get(), "the resumed run did only the remaining step");
         assertLoraEquals(a.loraDiffusers(), resumed.loraDiffusers());
     }
 
@@ -134,6 +135,22 @@ class SelectiveTrainerTest {
                 CancellationToken.NEVER, CheckpointStore.NONE);
         assertEquals(3, r.bpSteps());
         assertTrue(Double.isFinite(r.finalLoss()));
+    }
+
+    /** With prior preservation every step adds prior_loss_weight * MSE on a generated class image. */
+    @Test
+    void priorPreservationAddsTheClassTerm() {
+        TrainingConfig.Builder prior = config().steps(1).schedule(Schedule.BP_LOW).classPrompt("a photo of a dog")
+                .numClassImages(1).validationSteps(2);
+        List<StepReport> withPrior = new ArrayList<>();
+        List<StepReport> weightZero = new ArrayList<>();
+        trainer("tiny-sd15").run(images, prior.build(), tmp.resolve("p1"), withPrior::add, CancellationToken.NEVER,
+                CheckpointStore.NONE);
+        trainer("tiny-sd15").run(images, prior.priorLossWeight(0).build(), tmp.resolve("p0"), weightZero::add,
+                CancellationToken.NEVER, CheckpointStore.NONE);
+        assertEquals(withPrior.get(0).timestep(), weightZero.get(0).timestep(), "same draws");
+        double classTerm = withPrior.get(0).loss() - weightZero.get(0).loss();
+        assertTrue(classTerm > 0.05, "class-image MSE added: " + classTerm);
     }
 
     @Test

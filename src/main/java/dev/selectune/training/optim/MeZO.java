@@ -2,8 +2,11 @@ package dev.selectune.training.optim;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import dev.selectune.diffusion.nn.Autograd;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -77,18 +80,30 @@ public final class MeZO {
         return Autograd.noGrad(() -> loss.getAsDouble());
     }
 
-    /** theta += scale * z(seed), in place, z regenerated parameter by parameter. */
+    /**
+     * theta += scale * z(seed), in place, z regenerated parameter by parameter into one reused native buffer: the
+     * tensor made from it aliases the buffer, so a step leaves no per-parameter direct buffers behind for the GC
+     * (they would sit in the resident set until a collection).
+     */
     public static void perturb(List<NDArray> params, long seed, double scale, Runnable afterEdit) {
         SplittableRandom random = new SplittableRandom(seed);
+        long largest = params.stream().mapToLong(NDArray::size).max().orElse(0);
+        ByteBuffer buffer = ByteBuffer.allocateDirect(Math.toIntExact(largest * Float.BYTES))
+                .order(ByteOrder.nativeOrder());
         Autograd.noGrad(() -> {
             for (NDArray p : params) {
-                float[] z = gaussians(random, Math.toIntExact(p.size()));
-                if (p.getDataType() != ai.djl.ndarray.types.DataType.FLOAT32) {
+                if (p.getDataType() != DataType.FLOAT32) {
                     throw new IllegalStateException("MeZO perturbs FP32 masters, got " + p.getDataType());
                 }
-                // A scratch manager on the parameter's device: z is made there directly and freed at once.
+                int n = Math.toIntExact(p.size());
+                buffer.clear();
+                for (int i = 0; i < n; i++) {
+                    buffer.putFloat((float) random.nextGaussian());
+                }
+                buffer.flip();
+                // A scratch manager on the parameter's device: z exists only for this one update.
                 try (NDManager scratch = p.getManager().newSubManager(p.getDevice())) {
-                    p.addi(scratch.create(z, p.getShape()).muli((float) scale));
+                    p.addi(scratch.create(buffer, p.getShape(), DataType.FLOAT32).muli((float) scale));
                 }
             }
         });
