@@ -222,6 +222,22 @@ class ApiRequestsTest extends ServiceTestBase {
     }
 
     @Test
+    void anEventStreamResumesAfterLastEventIdAndEndsWithTheJob() throws Exception {
+        String id = createJob(ACME);
+        mvc.perform(post("/v1/jobs/" + id + "/cancel").header("Authorization", ACME)).andExpect(status().isOk());
+        long first = jdbc.queryForObject("select min(id) from job_events where job_id = ?", Long.class, id);
+        MvcResult sse = mvc.perform(get("/v1/jobs/" + id + "/events").header("Authorization", ACME)
+                        .header("Last-Event-ID", first).accept(MediaType.TEXT_EVENT_STREAM))
+                .andExpect(org.springframework.test.web.servlet.result.MockMvcResultMatchers.request().asyncStarted())
+                .andReturn();
+        sse.getAsyncResult(10_000);
+        String stream = sse.getResponse().getContentAsString();
+        assertThat(stream).doesNotContain("event:queued").contains("event:cancelled")
+                .doesNotContain("id:" + first + "\n");
+        assertThat(sse.getResponse().getContentType()).startsWith("text/event-stream");
+    }
+
+    @Test
     void listsNewestFirstWithAStatusFilterAndCursor() throws Exception {
         String a = createJob(GLOBEX);
         String b = createJob(GLOBEX);
