@@ -19,8 +19,9 @@ public final class Main {
         // Before anything touches DJL: passive OpenMP waiting, and the CPU build in the jar or the CUDA flavor
         // the host asks for.
         TorchRuntime.initialize();
-        if (args.length == 0 || args[0].startsWith("--spring") || args[0].startsWith("--server")) {
-            // `java -jar selectune.jar` with no command (or only Spring options) serves.
+        if (args.length == 0 || args[0].startsWith("--") && !args[0].equals("--help") && !args[0].equals("--version")) {
+            // `java -jar selectune.jar` with no command (or only Spring options such as --server.port=9090 or
+            // --selectune.models=...) serves.
             String[] serveArgs = new String[args.length + 1];
             serveArgs[0] = "serve";
             System.arraycopy(args, 0, serveArgs, 1, args.length);
