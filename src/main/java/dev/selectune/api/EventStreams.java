@@ -1,0 +1,93 @@
+package dev.selectune.api;
+
+import dev.selectune.jobs.JobEvent;
+import dev.selectune.jobs.JobEventRepository;
+import dev.selectune.jobs.JobRepository;
+import jakarta.annotation.PreDestroy;
+import org.springframework.data.domain.Limit;
+import org.springframework.http.MediaType;
+import org.springframework.stereotype.Component;
+import org.springframework.web.servlet.mvc.method.annotation.SseEmitter;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * Server-sent event streams of job events. Events are rows written by whichever replica runs the job, so each
+ * stream polls the table (cheap: an index range after the last id sent) and ends once the job is finished and
+ * every event has gone out. Each SSE event carries the row id, so a client reconnects with {@code Last-Event-ID}.
+ */
+@Component
+public class EventStreams {
+    private static final Duration POLL = Duration.ofMillis(500);
+    private static final Duration TIMEOUT = Duration.ofHours(6);
+
+    private final JobEventRepository events;
+    private final JobRepository jobs;
+    private final ScheduledExecutorService timer = Executors.newScheduledThreadPool(1, r -> {
+        Thread t = new Thread(r, "selectune-sse");
+        t.setDaemon(true);
+        return t;
+    });
+
+    public EventStreams(JobEventRepository events, JobRepository jobs) {
+        this.events = events;
+        this.jobs = jobs;
+    }
+
+    public SseEmitter follow(String jobId, long afterId) {
+        SseEmitter emitter = new SseEmitter(TIMEOUT.toMillis());
+        AtomicLong last = new AtomicLong(afterId);
+        AtomicReference<ScheduledFuture<?>> task = new AtomicReference<>();
+        Runnable poll = () -> {
+            try {
+                // Read the status first: events written before a job finishes are then certain to be seen below.
+                boolean finished = jobs.findById(jobId).map(j -> j.getStatus().isTerminal()).orElse(true);
+                List<JobEvent> batch = events.findByJobIdAndIdGreaterThanOrderById(jobId, last.get(), Limit.of(500));
+                for (JobEvent e : batch) {
+                    emitter.send(SseEmitter.event().id(String.valueOf(e.getId())).name(e.getType())
+                            .data(view(e), MediaType.APPLICATION_JSON));
+                    last.set(e.getId());
+                }
+                if (finished && batch.size() < 500) {
+                    emitter.complete();
+                    cancel(task);
+                }
+            } catch (IOException | IllegalStateException e) {
+                // The client went away (or the emitter already completed).
+                cancel(task);
+            } catch (RuntimeException e) {
+                emitter.completeWithError(e);
+                cancel(task);
+            }
+        };
+        task.set(timer.scheduleWithFixedDelay(poll, 0, POLL.toMillis(), TimeUnit.MILLISECONDS));
+        emitter.onCompletion(() -> cancel(task));
+        emitter.onTimeout(() -> cancel(task));
+        emitter.onError(e -> cancel(task));
+        return emitter;
+    }
+
+    private static void cancel(AtomicReference<ScheduledFuture<?>> task) {
+        ScheduledFuture<?> f = task.get();
+        if (f != null) {
+            f.cancel(false);
+        }
+    }
+
+    static Views.EventView view(JobEvent e) {
+        return new Views.EventView(e.getId(), "job.event", e.getLevel(), e.getType(), e.getMessage(), e.getCreatedAt());
+    }
+
+    @PreDestroy
+    void stop() {
+        timer.shutdownNow();
+    }
+}

@@ -1,0 +1,57 @@
+package dev.selectune.api;
+
+import dev.selectune.config.AuthFilter;
+import dev.selectune.jobs.ImageRecordRepository;
+import dev.selectune.jobs.ImageSet;
+import dev.selectune.jobs.JobService;
+import dev.selectune.jobs.RequestRejected;
+import org.springframework.http.MediaType;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestAttribute;
+import org.springframework.web.bind.annotation.RequestPart;
+import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.multipart.MultipartFile;
+
+import java.net.URI;
+import java.util.List;
+
+/** {@code POST /v1/image-sets} (multipart {@code images} parts) and {@code GET /v1/image-sets/{id}}. */
+@RestController
+public class ImageSetController {
+    private final JobService service;
+    private final ImageUploads uploads;
+    private final ImageRecordRepository images;
+
+    public ImageSetController(JobService service, ImageUploads uploads, ImageRecordRepository images) {
+        this.service = service;
+        this.uploads = uploads;
+        this.images = images;
+    }
+
+    @PostMapping(path = "/v1/image-sets", consumes = MediaType.MULTIPART_FORM_DATA_VALUE)
+    public ResponseEntity<Views.ImageSetView> create(@RequestAttribute(AuthFilter.TENANT) String tenant,
+                                                     @RequestPart(name = "images", required = false)
+                                                     List<MultipartFile> files) {
+        if (files == null || files.isEmpty()) {
+            throw new RequestRejected(422, "invalid-request", "Invalid request", "no images uploaded",
+                    List.of(new RequestRejected.FieldError("images", "upload at least one 'images' part")));
+        }
+        ImageSet set = service.createImageSet(tenant, uploads.validate(files));
+        return ResponseEntity.created(URI.create("/v1/image-sets/" + set.getId())).body(view(set));
+    }
+
+    @GetMapping("/v1/image-sets/{id}")
+    public Views.ImageSetView get(@RequestAttribute(AuthFilter.TENANT) String tenant, @PathVariable String id) {
+        return view(service.requireImageSet(tenant, id));
+    }
+
+    private Views.ImageSetView view(ImageSet set) {
+        return new Views.ImageSetView(set.getId(), "image_set", set.getCreatedAt(), set.getImageCount(),
+                set.getTotalBytes(), images.findByImageSetIdOrderByPosition(set.getId()).stream()
+                .map(i -> new Views.ImageView(i.getPosition(), i.getFilename(), i.getFormat(), i.getWidth(),
+                        i.getHeight(), i.getSizeBytes(), i.getSha256())).toList());
+    }
+}

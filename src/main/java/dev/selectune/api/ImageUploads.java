@@ -1,0 +1,86 @@
+package dev.selectune.api;
+
+import dev.selectune.config.SelectuneProperties;
+import dev.selectune.jobs.JobRunner;
+import dev.selectune.jobs.NewImage;
+import dev.selectune.jobs.RequestRejected;
+import dev.selectune.training.data.ImageProbe;
+import org.springframework.stereotype.Component;
+import org.springframework.web.multipart.MultipartFile;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Checks uploaded images by content before anything is stored: count, size per file and per request, type by
+ * magic bytes, dimensions from the header (nothing above the side limit is ever decoded), then a full decode.
+ * Every bad file is reported, each under {@code images[i]}.
+ */
+@Component
+public class ImageUploads {
+    private final SelectuneProperties.Uploads limits;
+
+    public ImageUploads(SelectuneProperties props) {
+        this.limits = props.uploads();
+    }
+
+    public List<NewImage> validate(List<MultipartFile> files) {
+        if (files == null || files.isEmpty()) {
+            return List.of();
+        }
+        if (files.size() > limits.maxImages()) {
+            throw new RequestRejected(413, "too-many-images", "Too many images", files.size()
+                    + " images uploaded; at most " + limits.maxImages() + " are accepted",
+                    List.of(new RequestRejected.FieldError("images", "at most " + limits.maxImages() + " files")));
+        }
+        long total = files.stream().mapToLong(MultipartFile::getSize).sum();
+        List<RequestRejected.FieldError> errors = new ArrayList<>();
+        for (int i = 0; i < files.size(); i++) {
+            if (files.get(i).getSize() > limits.maxFileBytes()) {
+                errors.add(new RequestRejected.FieldError("images[" + i + "]", files.get(i).getSize()
+                        + " bytes; at most " + limits.maxFileBytes() + " bytes per image"));
+            }
+        }
+        if (!errors.isEmpty() || total > limits.maxRequestBytes()) {
+            if (total > limits.maxRequestBytes()) {
+                errors.add(new RequestRejected.FieldError("images", total + " bytes in all; at most "
+                        + limits.maxRequestBytes() + " bytes per request"));
+            }
+            throw new RequestRejected(413, "upload-too-large", "Upload too large", "the images are too large", errors);
+        }
+        List<NewImage> out = new ArrayList<>();
+        for (int i = 0; i < files.size(); i++) {
+            MultipartFile f = files.get(i);
+            byte[] bytes;
+            try {
+                bytes = f.getBytes();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            String field = "images[" + i + "]";
+            try {
+                ImageProbe.Info info = ImageProbe.probeAndDecode(bytes, limits.maxSide());
+                if (Math.min(info.width(), info.height()) < limits.minSide()) {
+                    errors.add(new RequestRejected.FieldError(field, describe(f) + info.width() + "x" + info.height()
+                            + " px; the short side must be at least " + limits.minSide() + " px"));
+                    continue;
+                }
+                out.add(new NewImage(f.getOriginalFilename(), bytes, info, JobRunner.sha256(bytes)));
+            } catch (ImageProbe.InvalidImageException e) {
+                errors.add(new RequestRejected.FieldError(field, describe(f) + e.getMessage()));
+            }
+        }
+        if (!errors.isEmpty()) {
+            throw new RequestRejected(422, "invalid-image", "Invalid image", errors.size() + " of " + files.size()
+                    + " image(s) refused", errors);
+        }
+        return out;
+    }
+
+    private static String describe(MultipartFile f) {
+        return f.getOriginalFilename() == null || f.getOriginalFilename().isBlank() ? ""
+                : "'" + f.getOriginalFilename() + "': ";
+    }
+}

@@ -1,0 +1,52 @@
+package dev.selectune.api;
+
+import dev.selectune.jobs.Job;
+import dev.selectune.jobs.JobRepository;
+import dev.selectune.jobs.JobSpec;
+import dev.selectune.jobs.JobStatus;
+import org.springframework.stereotype.Component;
+import tools.jackson.core.type.TypeReference;
+import tools.jackson.databind.json.JsonMapper;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+
+/** Turns a job row into its API form: queue position, progress with an estimated finish, memory, links. */
+@Component
+public class JobViews {
+    private final JobRepository jobs;
+    private final JsonMapper json;
+
+    public JobViews(JobRepository jobs, JsonMapper json) {
+        this.jobs = jobs;
+        this.json = json;
+    }
+
+    public Views.JobView view(Job j) {
+        JobStatus status = j.getStatus();
+        Integer position = status == JobStatus.QUEUED ? (int) jobs.queuedBefore(j.getSeq()) + 1 : null;
+        Instant eta = null;
+        if (status == JobStatus.RUNNING && j.getStep() > 0 && j.getStartedAt() != null) {
+            // The steps so far at the pace so far; good enough for a progress bar, not a promise.
+            Duration elapsed = Duration.between(j.getStartedAt(), Instant.now());
+            eta = Instant.now().plus(elapsed.multipliedBy(j.getTotalSteps() - j.getStep()).dividedBy(j.getStep()));
+        } else if (status.isTerminal()) {
+            eta = j.getFinishedAt();
+        }
+        double fraction = j.getTotalSteps() == 0 ? 0 : Math.min(1.0, (double) j.getStep() / j.getTotalSteps());
+        String base = "/v1/jobs/" + j.getId();
+        Views.JobError error = j.getError() == null ? null
+                : new Views.JobError(j.getError().startsWith("invalid input") ? "invalid_input"
+                        : j.getError().contains("lease") ? "worker_lost" : "training_failed", j.getError());
+        return new Views.JobView(j.getId(), "job", status.wireName(), j.getBaseModel(), j.getImageSetId(),
+                j.getCreatedAt(), j.getStartedAt(), j.getFinishedAt(), position, j.isCancelRequested(), j.getAttempts(),
+                new Views.Progress(j.getStep(), j.getTotalSteps(), fraction, eta),
+                new Views.Memory(j.getBpPeakBytes(), j.getZoPeakBytes(), j.getPeakBytes(), j.getMemoryDevice(),
+                        j.getMemoryMeasuredAs()),
+                new Views.Steps(j.getBpSteps(), j.getZoSteps()), j.getFinalLoss(), j.getSeed(), error,
+                json.readValue(j.getSpec(), JobSpec.class),
+                j.getMetadata() == null ? Map.of() : json.readValue(j.getMetadata(), new TypeReference<Map<String, String>>() { }),
+                new Views.Links(base, base + "/events", base + "/metrics", base + "/artifacts", base + "/cancel"));
+    }
+}

@@ -1,0 +1,65 @@
+package dev.selectune.config;
+
+import jakarta.servlet.FilterChain;
+import jakarta.servlet.ServletException;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
+import org.springframework.http.ProblemDetail;
+import org.springframework.web.filter.OncePerRequestFilter;
+import tools.jackson.databind.json.JsonMapper;
+
+import java.io.IOException;
+import java.net.URI;
+
+/**
+ * Bearer-token authentication for {@code /v1/**}: the key's tenant goes into the request attribute
+ * {@link #TENANT}, which every controller scopes its queries by. With auth off, everything is tenant "local".
+ */
+public class AuthFilter extends OncePerRequestFilter {
+    public static final String TENANT = "selectune.tenant";
+    public static final String LOCAL_TENANT = "local";
+
+    private final ApiKeys keys;
+    private final boolean enabled;
+    private final JsonMapper json;
+
+    public AuthFilter(ApiKeys keys, boolean enabled, JsonMapper json) {
+        this.keys = keys;
+        this.enabled = enabled;
+        this.json = json;
+    }
+
+    @Override
+    protected boolean shouldNotFilter(HttpServletRequest request) {
+        return !request.getRequestURI().startsWith("/v1/");
+    }
+
+    @Override
+    protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
+            throws ServletException, IOException {
+        if (!enabled) {
+            request.setAttribute(TENANT, LOCAL_TENANT);
+            chain.doFilter(request, response);
+            return;
+        }
+        String header = request.getHeader("Authorization");
+        String key = header != null && header.regionMatches(true, 0, "Bearer ", 0, 7) ? header.substring(7).trim() : null;
+        var tenant = keys.authenticate(key);
+        if (tenant.isEmpty()) {
+            ProblemDetail p = ProblemDetail.forStatusAndDetail(HttpStatus.UNAUTHORIZED, key == null
+                    ? "send an API key as 'Authorization: Bearer <key>'" : "the API key is unknown or revoked");
+            p.setType(URI.create("https://selectune.dev/problems/unauthorized"));
+            p.setTitle("Unauthorized");
+            p.setInstance(URI.create(request.getRequestURI()));
+            response.setStatus(401);
+            response.setHeader("WWW-Authenticate", "Bearer");
+            response.setContentType(MediaType.APPLICATION_PROBLEM_JSON_VALUE);
+            json.writeValue(response.getOutputStream(), p);
+            return;
+        }
+        request.setAttribute(TENANT, tenant.get());
+        chain.doFilter(request, response);
+    }
+}

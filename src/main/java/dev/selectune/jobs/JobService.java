@@ -1,0 +1,161 @@
+package dev.selectune.jobs;
+
+import dev.selectune.config.Ids;
+import dev.selectune.config.ModelRegistry;
+import dev.selectune.config.SelectuneProperties;
+import dev.selectune.storage.BlobStore;
+import dev.selectune.training.TrainingConfig;
+import org.springframework.dao.DataIntegrityViolationException;
+import org.springframework.stereotype.Service;
+import org.springframework.transaction.annotation.Transactional;
+import org.springframework.transaction.support.TransactionTemplate;
+import tools.jackson.databind.json.JsonMapper;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Creating image sets and jobs. Each request is one transaction: the image rows, their blobs (in the default
+ * Postgres store) and the job row commit together or not at all, so a rejected request leaves nothing behind.
+ */
+@Service
+public class JobService {
+    private final JobRepository jobs;
+    private final ImageSetRepository imageSets;
+    private final ImageRecordRepository images;
+    private final JobQueue queue;
+    private final BlobStore blobs;
+    private final ModelRegistry models;
+    private final SelectuneProperties props;
+    private final JsonMapper json;
+    private final TransactionTemplate tx;
+
+    public JobService(JobRepository jobs, ImageSetRepository imageSets, ImageRecordRepository images, JobQueue queue,
+                      BlobStore blobs, ModelRegistry models, SelectuneProperties props, JsonMapper json,
+                      TransactionTemplate tx) {
+        this.jobs = jobs;
+        this.imageSets = imageSets;
+        this.images = images;
+        this.queue = queue;
+        this.blobs = blobs;
+        this.models = models;
+        this.props = props;
+        this.json = json;
+        this.tx = tx;
+    }
+
+    @Transactional
+    public ImageSet createImageSet(String tenant, List<NewImage> uploads) {
+        return storeImageSet(tenant, uploads);
+    }
+
+    private ImageSet storeImageSet(String tenant, List<NewImage> uploads) {
+        String id = Ids.imageSet();
+        long total = uploads.stream().mapToLong(u -> u.bytes().length).sum();
+        ImageSet set = imageSets.save(new ImageSet(id, tenant, uploads.size(), total));
+        for (int i = 0; i < uploads.size(); i++) {
+            NewImage u = uploads.get(i);
+            String key = "image-sets/" + id + "/" + i;
+            blobs.put(key, u.bytes());
+            images.save(new ImageRecord(id, i, key, u.filename(), u.info().format(), u.info().width(),
+                    u.info().height(), u.bytes().length, u.sha256()));
+        }
+        return set;
+    }
+
+    public record Created(Job job, boolean replayed) {
+    }
+
+    /**
+     * Creates a job from a spec and either its {@code image_set_id} or freshly uploaded images. With an
+     * {@code idempotencyKey} already used by this tenant, the first job is returned instead of a second one.
+     */
+    public Created createJob(String tenant, JobSpec spec, String idempotencyKey, List<NewImage> uploads) {
+        if (idempotencyKey != null) {
+            Optional<Job> earlier = jobs.findByTenantAndIdempotencyKey(tenant, idempotencyKey);
+            if (earlier.isPresent()) {
+                return new Created(earlier.get(), true);
+            }
+        }
+        JobSpec.Checked checked = spec.check();
+        List<String> problems = new ArrayList<>(checked.problems());
+        Optional<ModelRegistry.Model> model = models.find(spec.baseModel());
+        if (spec.baseModel() == null || spec.baseModel().isBlank()) {
+            problems.add("base_model: required (see GET /v1/models)");
+        } else if (model.isEmpty()) {
+            problems.add("base_model: unknown base model '" + spec.baseModel() + "' (available: "
+                    + String.join(", ", models.all().stream().map(ModelRegistry.Model::name).toList()) + ")");
+        }
+        boolean hasSet = spec.imageSetId() != null;
+        if (hasSet == !uploads.isEmpty()) {
+            problems.add(hasSet ? "images: give image_set_id or upload images, not both"
+                    : "image_set_id: required (or upload 'images' parts with a 'spec' part)");
+        }
+        if (!problems.isEmpty()) {
+            throw RequestRejected.invalid("the job spec has " + problems.size() + " problem(s)", problems);
+        }
+        TrainingConfig config = checked.config();
+        List<int[]> sizes = hasSet
+                ? images.findByImageSetIdOrderByPosition(requireImageSet(tenant, spec.imageSetId()).getId()).stream()
+                        .map(i -> new int[] {i.getWidth(), i.getHeight()}).toList()
+                : uploads.stream().map(u -> new int[] {u.info().width(), u.info().height()}).toList();
+        checkLowResolution(model.get(), config, sizes);
+        try {
+            return tx.execute(status -> {
+                String setId = hasSet ? spec.imageSetId() : storeImageSet(tenant, uploads).getId();
+                JobSpec resolved = spec.resolved(config, setId);
+                Job job = jobs.saveAndFlush(new Job(Ids.job(), tenant, setId, spec.baseModel(),
+                        json.writeValueAsString(resolved),
+                        spec.metadata() == null ? null : json.writeValueAsString(spec.metadata()), idempotencyKey,
+                        config.steps(), props.workers().maxAttempts(), config.seed()));
+                queue.event(job.getId(), "info", "queued", "job created for base model " + spec.baseModel()
+                        + " with " + sizes.size() + " image(s), " + config.steps() + " steps, schedule "
+                        + config.schedule().wireName());
+                return new Created(job, false);
+            });
+        } catch (DataIntegrityViolationException e) {
+            // Two requests with the same Idempotency-Key raced; the other one won and its job is the answer.
+            if (idempotencyKey != null) {
+                return jobs.findByTenantAndIdempotencyKey(tenant, idempotencyKey).map(j -> new Created(j, true))
+                        .orElseThrow(() -> e);
+            }
+            throw e;
+        }
+    }
+
+    public ImageSet requireImageSet(String tenant, String id) {
+        return imageSets.findByIdAndTenant(id, tenant).orElseThrow(() -> new RequestRejected(404, "not-found",
+                "Not Found", "image set " + id + " does not exist",
+                List.of(new RequestRejected.FieldError("image_set_id", "no such image set"))));
+    }
+
+    /** Every image must be at least the model's low (BP) resolution on its short side, or BP-low would upsample. */
+    private static void checkLowResolution(ModelRegistry.Model model, TrainingConfig config, List<int[]> sizes) {
+        int high = config.resolution() != null ? config.resolution() : model.info().nativeResolution();
+        int low = (int) Math.round(high * config.resizeRatio());
+        List<String> problems = new ArrayList<>();
+        for (int i = 0; i < sizes.size(); i++) {
+            int[] s = sizes.get(i);
+            if (Math.min(s[0], s[1]) < low) {
+                problems.add("images[" + i + "]: " + s[0] + "x" + s[1] + " px is smaller than the low resolution "
+                        + low + " px of " + model.name());
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw RequestRejected.invalid("images too small for this model", problems);
+        }
+    }
+
+    public Optional<Job> findByIdempotencyKey(String tenant, String key) {
+        return jobs.findByTenantAndIdempotencyKey(tenant, key);
+    }
+
+    public Optional<Job> find(String tenant, String id) {
+        return jobs.findByIdAndTenant(id, tenant);
+    }
+
+    public Job require(String tenant, String id) {
+        return find(tenant, id).orElseThrow(() -> RequestRejected.notFound("job " + id));
+    }
+}

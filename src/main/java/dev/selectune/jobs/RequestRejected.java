@@ -1,0 +1,45 @@
+package dev.selectune.jobs;
+
+import java.util.List;
+
+/**
+ * A client error found while handling a request, turned into an RFC 9457 problem detail by the API layer.
+ *
+ * @param type   the last path segment of the problem type URI, e.g. {@code invalid-image}
+ * @param errors every offending field with what is wrong with it
+ */
+public class RequestRejected extends RuntimeException {
+    public record FieldError(String field, String message) {
+    }
+
+    private final int status;
+    private final String type;
+    private final String title;
+    private final List<FieldError> errors;
+
+    public RequestRejected(int status, String type, String title, String detail, List<FieldError> errors) {
+        super(detail);
+        this.status = status;
+        this.type = type;
+        this.title = title;
+        this.errors = List.copyOf(errors);
+    }
+
+    public static RequestRejected notFound(String what) {
+        return new RequestRejected(404, "not-found", "Not Found", what + " does not exist", List.of());
+    }
+
+    /** From trainer-style problems ("field: message", as {@code TrainingConfig.problems()} gives them). */
+    public static RequestRejected invalid(String detail, List<String> problems) {
+        List<FieldError> errors = problems.stream().map(p -> {
+            int colon = p.indexOf(": ");
+            return colon > 0 ? new FieldError(p.substring(0, colon), p.substring(colon + 2)) : new FieldError(null, p);
+        }).toList();
+        return new RequestRejected(422, "invalid-request", "Invalid request", detail, errors);
+    }
+
+    public int status() { return status; }
+    public String type() { return type; }
+    public String title() { return title; }
+    public List<FieldError> errors() { return errors; }
+}

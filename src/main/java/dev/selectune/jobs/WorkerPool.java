@@ -1,0 +1,202 @@
+package dev.selectune.jobs;
+
+import ai.djl.Device;
+import dev.selectune.config.ModelRegistry;
+import dev.selectune.config.SelectuneProperties;
+import dev.selectune.metrics.ProcessMemory;
+import dev.selectune.metrics.SelectuneMetrics;
+import dev.selectune.storage.BlobStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.context.SmartLifecycle;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.stereotype.Component;
+import tools.jackson.databind.json.JsonMapper;
+
+import java.lang.management.ManagementFactory;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One worker thread per configured device ({@code selectune.devices}), each claiming and running one job at a time.
+ * Off when {@code selectune.workers.enabled=false} (API-only replicas). On shutdown the workers stop claiming, ask
+ * their running jobs to checkpoint, and put them back in the queue for another replica.
+ */
+@Component
+public class WorkerPool implements SmartLifecycle {
+    private static final Logger log = LoggerFactory.getLogger(WorkerPool.class);
+
+    private final SelectuneProperties props;
+    private final JobQueue queue;
+    private final SelectuneMetrics metrics;
+    private final List<Device> devices;
+    private final String replicaId;
+    private final ScheduledExecutorService timers = Executors.newScheduledThreadPool(1, r -> {
+        Thread t = new Thread(r, "selectune-heartbeat");
+        t.setDaemon(true);
+        return t;
+    });
+    private final List<Thread> threads = new ArrayList<>();
+    private final List<JobRunner> runners = new ArrayList<>();
+    private final Map<String, JobRunner.Running> running = new ConcurrentHashMap<>();
+    private volatile boolean claiming;
+    private volatile boolean stopping;
+
+    public WorkerPool(SelectuneProperties props, JobQueue queue, JobRepository jobs, ImageRecordRepository images,
+                      BlobStore blobs, JdbcTemplate jdbc, ModelRegistry models, SelectuneMetrics metrics,
+                      JsonMapper json) {
+        this.props = props;
+        this.queue = queue;
+        this.metrics = metrics;
+        this.devices = Devices.parse(props.devices());
+        this.replicaId = hostName() + "-" + UUID.randomUUID().toString().substring(0, 8);
+        SelectuneProperties.Workers w = props.workers();
+        Path scratch = w.scratch() != null ? w.scratch() : props.dataDir().resolve("work");
+        for (Device device : devices) {
+            String label = Devices.label(device);
+            metrics.registerDevice(label, d -> deviceMemoryUsed(device));
+            runners.add(new JobRunner(replicaId + "/" + label, device, jobs, images, queue, blobs, jdbc, models,
+                    metrics, json, w.lease(), w.heartbeat(), scratch, timers));
+        }
+    }
+
+    @Override
+    public void start() {
+        if (!props.workers().enabled()) {
+            log.info("selectune.workers.enabled=false: this replica serves the API only");
+            return;
+        }
+        claiming = true;
+        for (int i = 0; i < runners.size(); i++) {
+            JobRunner runner = runners.get(i);
+            String label = Devices.label(devices.get(i));
+            Thread t = new Thread(() -> loop(runner), "selectune-worker-" + label);
+            threads.add(t);
+            t.start();
+        }
+        log.info("{} worker(s) started on {} as replica {}", runners.size(), devices, replicaId);
+    }
+
+    private void loop(JobRunner runner) {
+        String workerId = runnerId(runner);
+        String device = workerId.substring(workerId.lastIndexOf('/') + 1);
+        long pollMillis = props.workers().poll().toMillis();
+        while (!stopping) {
+            try {
+                var claimed = claiming ? queue.claim(workerId, device, props.workers().lease())
+                        : java.util.Optional.<String>empty();
+                if (claimed.isEmpty()) {
+                    synchronized (this) {
+                        wait(pollMillis);
+                    }
+                    continue;
+                }
+                JobRunner.Running job = new JobRunner.Running(claimed.get());
+                running.put(job.jobId, job);
+                try {
+                    if (stopping) {
+                        job.shuttingDown = true;
+                    }
+                    runner.run(job);
+                } finally {
+                    running.remove(job.jobId);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } catch (RuntimeException e) {
+                log.error("worker {}: {}", workerId, e.toString(), e);
+                sleepQuietly(pollMillis);
+            }
+        }
+    }
+
+    private String runnerId(JobRunner runner) {
+        return replicaId + "/" + Devices.label(devices.get(runners.indexOf(runner)));
+    }
+
+    /** Wakes idle workers (a job was just queued on this replica). */
+    public synchronized void nudge() {
+        notifyAll();
+    }
+
+    /** Stops new claims (running jobs go on). Used by shutdown, and by operators draining a replica. */
+    public void pauseClaims() {
+        claiming = false;
+    }
+
+    public void resumeClaims() {
+        claiming = props.workers().enabled();
+        nudge();
+    }
+
+    /** Asks a job running on this replica to stop at its next step; false when it does not run here. */
+    public boolean cancelLocal(String jobId) {
+        JobRunner.Running job = running.get(jobId);
+        if (job == null) {
+            return false;
+        }
+        job.cancelRequested = true;
+        return true;
+    }
+
+    public int runningCount() {
+        return running.size();
+    }
+
+    public List<String> deviceLabels() {
+        return devices.stream().map(Devices::label).toList();
+    }
+
+    @Override
+    public void stop() {
+        stopping = true;
+        claiming = false;
+        running.values().forEach(job -> job.shuttingDown = true);
+        nudge();
+        for (Thread t : threads) {
+            try {
+                // The trainer checks the token between steps; a long step on a real model may take a while.
+                t.join(TimeUnit.MINUTES.toMillis(2));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        timers.shutdownNow();
+        threads.clear();
+    }
+
+    @Override
+    public boolean isRunning() {
+        return !threads.isEmpty();
+    }
+
+    private double deviceMemoryUsed(Device device) {
+        if (device.isGpu()) {
+            var usage = ai.djl.util.cuda.CudaUtils.getGpuMemory(device);
+            return usage.getUsed();
+        }
+        return ProcessMemory.residentBytes();
+    }
+
+    private static String hostName() {
+        String name = ManagementFactory.getRuntimeMXBean().getName();
+        int at = name.indexOf('@');
+        return at >= 0 ? name.substring(at + 1) : name;
+    }
+
+    private static void sleepQuietly(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,114 @@
+package dev.selectune.metrics;
+
+import dev.selectune.training.MemorySummary;
+import dev.selectune.training.StepReport;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import org.springframework.stereotype.Component;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * The meters of docs/metrics.md, exactly: names, types and labels. Labels never carry a job id (per-job figures
+ * are in the API); devices and strategies are small fixed sets.
+ */
+@Component
+public class SelectuneMetrics {
+    private final MeterRegistry registry;
+    private final AtomicLong queueDepth = new AtomicLong();
+    private final AtomicLong running = new AtomicLong();
+    private final Map<String, AtomicLong> gauges = new ConcurrentHashMap<>();
+    private final Map<String, Double> losses = new ConcurrentHashMap<>();
+
+    public SelectuneMetrics(MeterRegistry registry) {
+        this.registry = registry;
+        Gauge.builder("selectune.queue.depth", queueDepth, AtomicLong::get)
+                .description("jobs queued (all tenants)").register(registry);
+        Gauge.builder("selectune.jobs.running", running, AtomicLong::get)
+                .description("jobs running on this replica's workers").register(registry);
+        Gauge.builder("selectune.process.resident.memory", this, m -> ProcessMemory.residentBytes())
+                .baseUnit("bytes").description("the process resident set (JVM heap + native tensors)")
+                .register(registry);
+        for (String outcome : new String[] {"succeeded", "failed", "cancelled"}) {
+            jobsCounter(outcome);
+            jobTimer(outcome);
+        }
+    }
+
+    /** Registers the per-device gauges up front so dashboards see the series before the first job. */
+    public void registerDevice(String device, ToDoubleFunction<String> memoryUsed) {
+        Gauge.builder("selectune.device.memory.used", device, memoryUsed).baseUnit("bytes").tag("device", device)
+                .description("memory in use on the device now (CUDA on a GPU; process resident set on the CPU)")
+                .register(registry);
+        Gauge.builder("selectune.training.loss", losses, l -> l.getOrDefault(device, Double.NaN)).tag("device", device)
+                .description("loss of the latest step of the job running on that device").register(registry);
+        peakGauge(device, "bp");
+        peakGauge(device, "zo");
+    }
+
+    public void queueDepth(long depth) {
+        queueDepth.set(depth);
+    }
+
+    public void jobStarted() {
+        running.incrementAndGet();
+    }
+
+    public void jobEnded(String outcome, Duration wallTime) {
+        running.decrementAndGet();
+        if (outcome != null) {
+            jobsCounter(outcome).increment();
+            jobTimer(outcome).record(wallTime);
+        }
+    }
+
+    public void step(String device, StepReport r) {
+        String strategy = r.strategy().wireName();
+        Counter.builder("selectune.training.steps").tag("strategy", strategy)
+                .description("training steps run").register(registry).increment();
+        Timer.builder("selectune.training.step.duration").tag("strategy", strategy).publishPercentileHistogram()
+                .description("wall time of one step").register(registry)
+                .record((long) (r.seconds() * 1e9), TimeUnit.NANOSECONDS);
+        losses.put(device, r.loss());
+        AtomicLong peak = peakGauge(device, r.strategy().isBackprop() ? "bp" : "zo");
+        peak.accumulateAndGet(r.peakBytes(), Math::max);
+    }
+
+    /** A new job on {@code device}: its peaks start from zero (the gauges show the running, or last, job). */
+    public void resetPeaks(String device) {
+        peakGauge(device, "bp").set(0);
+        peakGauge(device, "zo").set(0);
+    }
+
+    /** The trainer's own summary is the authority once the job ends. */
+    public void finalPeaks(String device, MemorySummary m) {
+        peakGauge(device, "bp").set(m.bpPeakBytes());
+        peakGauge(device, "zo").set(m.zoPeakBytes());
+    }
+
+    private AtomicLong peakGauge(String device, String strategy) {
+        return gauges.computeIfAbsent(device + "/" + strategy, key -> {
+            AtomicLong value = new AtomicLong();
+            Gauge.builder("selectune.memory.peak", value, AtomicLong::get).baseUnit("bytes")
+                    .tags("device", device, "strategy", strategy)
+                    .description("the running (or last) job's BP and ZO peak on that device").register(registry);
+            return value;
+        });
+    }
+
+    private Counter jobsCounter(String outcome) {
+        return Counter.builder("selectune.jobs").tag("outcome", outcome).description("jobs finished").register(registry);
+    }
+
+    private Timer jobTimer(String outcome) {
+        return Timer.builder("selectune.job.duration").tag("outcome", outcome).publishPercentileHistogram()
+                .description("wall time from claim to finish").register(registry);
+    }
+}
