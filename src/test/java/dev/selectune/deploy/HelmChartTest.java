@@ -133,6 +133,36 @@ class HelmChartTest {
     }
 
     @Test
+    void everyValueIsDocumented() throws IOException {
+        // A key is documented when a comment sits right above it or above one of its ancestors (a documented map
+        // such as `resources` need not comment each of its entries).
+        List<String> lines = Files.readAllLines(CHART.resolve("values.yaml"));
+        List<Integer> indents = new ArrayList<>();
+        List<Boolean> documented = new ArrayList<>();
+        List<String> undocumented = new ArrayList<>();
+        Pattern key = Pattern.compile("^(\\s*)([A-Za-z_][A-Za-z0-9_.-]*):(.*)$");
+        for (int i = 0; i < lines.size(); i++) {
+            var m = key.matcher(lines.get(i));
+            if (!m.matches()) {
+                continue;
+            }
+            int indent = m.group(1).length();
+            while (!indents.isEmpty() && indents.get(indents.size() - 1) >= indent) {
+                indents.remove(indents.size() - 1);
+                documented.remove(documented.size() - 1);
+            }
+            boolean commented = i > 0 && lines.get(i - 1).trim().startsWith("#");
+            boolean inherited = documented.contains(true);
+            if (!commented && !inherited) {
+                undocumented.add((i + 1) + ": " + lines.get(i).trim());
+            }
+            indents.add(indent);
+            documented.add(commented);
+        }
+        assertThat(undocumented).as("values.yaml keys without a comment").isEmpty();
+    }
+
+    @Test
     void refusesToRenderWithoutADatabaseUrl() {
         assertThatThrownBy(() -> render(Map.of("database.url", "")))
                 .hasMessageContaining("database.url is required");
