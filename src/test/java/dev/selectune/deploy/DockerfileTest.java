@@ -1,6 +1,7 @@
 package dev.selectune.deploy;
 
 import ai.djl.pytorch.jni.LibUtils;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -36,6 +37,21 @@ class DockerfileTest {
 
     private static final Path DOCKERFILE = ExternalTool.PROJECT.resolve("Dockerfile");
     private static final Path FETCH = ExternalTool.PROJECT.resolve("deploy/docker/FetchLibtorch.java");
+
+    /** The compiled helper and one engine folder for both runs: the CPU libtorch (430 MB) is extracted once. */
+    @TempDir
+    static Path shared;
+    private static Path classes;
+
+    @BeforeAll
+    static void compileFetchHelper() throws IOException {
+        classes = Files.createDirectories(shared.resolve("classes"));
+        JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
+        ByteArrayOutputStream errors = new ByteArrayOutputStream();
+        int status = javac.run(null, null, errors, "-d", classes.toString(), "-cp", runtimeClasspath(),
+                FETCH.toString());
+        assertThat(status).as("javac FetchLibtorch.java: %s", errors.toString(StandardCharsets.UTF_8)).isZero();
+    }
 
     @Test
     void stagesSelectTheFlavorAndTheRuntimeIsANonRootServiceWithAHealthCheck() throws IOException {
@@ -80,10 +96,9 @@ class DockerfileTest {
     }
 
     @Test
-    void fetchHelperFillsTheEngineFolderWithTheCpuLibtorch(@TempDir Path dir) throws Exception {
-        Path classes = compileFetchHelper(dir);
-        Path engines = dir.resolve("engines");
-        Run run = fetch(classes, runtimeClasspath(true), engines, "cpu");
+    void fetchHelperFillsTheEngineFolderWithTheCpuLibtorch() throws Exception {
+        Path engines = shared.resolve("engines");
+        Run run = fetch(engines, "cpu");
         assertThat(run.exitCode).as(run.output).isZero();
         String[] lines = run.output.strip().split("\n");
         Path libtorch = Path.of(lines[lines.length - 1].strip());
@@ -96,27 +111,16 @@ class DockerfileTest {
     }
 
     @Test
-    void fetchHelperRefusesACudaFlavorWhenTheCpuLibtorchIsOnTheClasspath(@TempDir Path dir) throws Exception {
-        Path classes = compileFetchHelper(dir);
-        Run run = fetch(classes, runtimeClasspath(true), dir.resolve("engines"), "cu128");
+    void fetchHelperRefusesACudaFlavorWhenTheCpuLibtorchIsOnTheClasspath() throws Exception {
+        Run run = fetch(shared.resolve("engines"), "cu128");
         assertThat(run.exitCode).as(run.output).isEqualTo(1);
         assertThat(run.output).contains("wanted libtorch flavor cu128 but DJL chose").contains("-cpu-");
     }
 
     // ---------------------------------------------------------------------------------------------------------
 
-    private static Path compileFetchHelper(Path dir) throws IOException {
-        Path classes = Files.createDirectories(dir.resolve("classes"));
-        JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
-        ByteArrayOutputStream errors = new ByteArrayOutputStream();
-        int status = javac.run(null, null, errors, "-d", classes.toString(), "-cp", runtimeClasspath(true),
-                FETCH.toString());
-        assertThat(status).as("javac FetchLibtorch.java: %s", errors.toString(StandardCharsets.UTF_8)).isZero();
-        return classes;
-    }
-
-    /** DJL's jars (and, if asked, the bundled CPU libtorch), as the image's /tmp/deps classpath has them. */
-    private static String runtimeClasspath(boolean withCpuLibtorch) {
+    /** DJL's jars and the bundled CPU libtorch, as the image's /tmp/deps classpath has them for FLAVOR=cpu. */
+    private static String runtimeClasspath() {
         Set<String> jars = new LinkedHashSet<>();
         for (Class<?> c : List.of(LibUtils.class, ai.djl.engine.Engine.class, com.google.gson.Gson.class,
                 com.sun.jna.Native.class, org.slf4j.Logger.class,
@@ -124,9 +128,7 @@ class DockerfileTest {
             jars.add(location(c.getProtectionDomain().getCodeSource().getLocation()));
         }
         jars.add(jarOf("jnilib/pytorch.properties"));
-        if (withCpuLibtorch) {
-            jars.add(jarOf("native/lib/pytorch.properties"));
-        }
+        jars.add(jarOf("native/lib/pytorch.properties"));
         return String.join(File.pathSeparator, jars);
     }
 
@@ -151,9 +153,9 @@ class DockerfileTest {
     private record Run(int exitCode, String output) {
     }
 
-    private static Run fetch(Path classes, String classpath, Path engines, String flavor) throws Exception {
+    private static Run fetch(Path engines, String flavor) throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        ProcessBuilder builder = new ProcessBuilder(java, "-cp", classes + File.pathSeparator + classpath,
+        ProcessBuilder builder = new ProcessBuilder(java, "-cp", classes + File.pathSeparator + runtimeClasspath(),
                 "FetchLibtorch").redirectErrorStream(true);
         Map<String, String> env = builder.environment();
         env.put("ENGINE_CACHE_DIR", engines.toString());
