@@ -2,6 +2,9 @@ package dev.selectune.deploy;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.constructor.SafeConstructor;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -54,6 +57,34 @@ class ComposeAndPrometheusTest {
                 "helm/selectune/dashboards:/var/lib/grafana/dashboards/selectune:ro",
                 "deploy/grafana/provisioning:/etc/grafana/provisioning:ro",
                 "deploy/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro");
+    }
+
+    @Test
+    void grafanaProvisioningPointsAtTheMountedDashboardsAndTheComposePrometheus() throws IOException {
+        Yaml yaml = new Yaml(new SafeConstructor(new LoaderOptions()));
+        Map<String, Object> compose = yaml.load(Files.readString(ExternalTool.PROJECT.resolve("docker-compose.yml")));
+        Map<String, Object> grafana = child(child(compose, "services"), "grafana");
+        String mount = ((List<?>) grafana.get("volumes")).stream().map(String::valueOf)
+                .filter(v -> v.startsWith("./helm/selectune/dashboards:")).findFirst()
+                .orElseThrow(() -> new AssertionError("grafana does not mount helm/selectune/dashboards"));
+        String dashboardsInContainer = mount.split(":")[1];
+
+        Path provisioning = ExternalTool.PROJECT.resolve("deploy/grafana/provisioning");
+        Map<String, Object> dashboards = yaml.load(Files.readString(provisioning.resolve("dashboards/selectune.yml")));
+        Map<?, ?> provider = (Map<?, ?>) ((List<?>) dashboards.get("providers")).get(0);
+        assertThat(((Map<?, ?>) provider.get("options")).get("path")).isEqualTo(dashboardsInContainer);
+
+        Map<String, Object> datasources = yaml.load(Files.readString(provisioning.resolve("datasources/prometheus.yml")));
+        Map<?, ?> prometheus = (Map<?, ?>) ((List<?>) datasources.get("datasources")).get(0);
+        assertThat(prometheus.get("type")).isEqualTo("prometheus");
+        assertThat(String.valueOf(prometheus.get("url"))).isEqualTo("http://prometheus:9090");
+        assertThat(child(compose, "services")).containsKey("prometheus");
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> child(Map<String, Object> parent, String key) {
+        assertThat(parent).containsKey(key);
+        return (Map<String, Object>) parent.get(key);
     }
 
     @Test
