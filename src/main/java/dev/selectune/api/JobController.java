@@ -153,7 +153,7 @@ public class JobController {
         List<Job> page = jobs.page(tenant, statusFilter, before, Limit.of(limit + 1));
         boolean more = page.size() > limit;
         List<Job> shown = more ? page.subList(0, limit) : page;
-        return Views.Page.of(shown.stream().map(views::view).toList(), more,
+        return Views.Page.of(views.views(shown), more,
                 shown.isEmpty() ? null : shown.get(shown.size() - 1).getId());
     }
 

@@ -2,9 +2,9 @@ package dev.selectune.cli;
 
 import picocli.CommandLine.Command;
 
-/** {@code bench unet} and {@code bench trainer}: benchmarks that print figures (never timed tests). */
+/** {@code bench unet}, {@code bench trainer} and {@code bench api}: benchmarks that print figures (never timed tests). */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Benchmarks: speed and memory of the UNet and of the trainer's strategies.",
-        subcommands = {BenchUnetCommand.class, BenchTrainerCommand.class})
+        subcommands = {BenchUnetCommand.class, BenchTrainerCommand.class, BenchApiCommand.class})
 public final class BenchCommand {
 }

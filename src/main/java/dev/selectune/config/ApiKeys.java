@@ -7,8 +7,12 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.List;
 import java.util.Optional;
 
@@ -20,7 +24,9 @@ import java.util.Optional;
 public class ApiKeys {
     private static final String PREFIX = "st_";
     private static final int LOOKUP_CHARS = 10;
+    private static final Duration CACHE_TTL = Duration.ofSeconds(10);
     private final SecureRandom random = new SecureRandom();
+    private final Map<String, Cached> cache = new ConcurrentHashMap<>();
     private final JdbcTemplate jdbc;
 
     public ApiKeys(JdbcTemplate jdbc) {
@@ -69,6 +75,23 @@ public class ApiKeys {
             return Optional.empty();
         }
         byte[] presented = hash(key);
+        // Every API call authenticates: remember recent answers briefly (a revocation reaches other replicas within
+        // CACHE_TTL). Keyed by the hash, so no key is kept in memory.
+        String cacheKey = HexFormat.of().formatHex(presented);
+        Cached cached = cache.get(cacheKey);
+        long now = System.nanoTime();
+        if (cached != null && now < cached.expiresAt) {
+            return Optional.ofNullable(cached.tenant);
+        }
+        Optional<String> tenant = lookup(key, presented);
+        if (cache.size() > 10_000) {
+            cache.clear();
+        }
+        cache.put(cacheKey, new Cached(tenant.orElse(null), now + CACHE_TTL.toNanos()));
+        return tenant;
+    }
+
+    private Optional<String> lookup(String key, byte[] presented) {
         List<Candidate> rows = jdbc.query(
                 "select tenant, key_hash from api_keys where prefix = ? and revoked_at is null",
                 (rs, i) -> new Candidate(rs.getString(1), rs.getBytes(2)), lookupPrefix(key));
@@ -90,7 +113,11 @@ public class ApiKeys {
     }
 
     public boolean revoke(String id) {
+        cache.clear();
         return jdbc.update("update api_keys set revoked_at = now() where id = ? and revoked_at is null", id) == 1;
+    }
+
+    private record Cached(String tenant, long expiresAt) {
     }
 
     private record Candidate(String tenant, byte[] hash) {

@@ -34,6 +34,7 @@ public class QueueMaintenance {
                 JobQueue.Reaped reaped = queue.reapExpired();
                 if (!reaped.requeued().isEmpty() || !reaped.failed().isEmpty()) {
                     log.warn("lease expired: requeued {}, failed {}", reaped.requeued(), reaped.failed());
+                    metrics.jobsLost(reaped.failed().size());
                     workers.nudge();
                 }
             }

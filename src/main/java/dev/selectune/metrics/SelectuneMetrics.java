@@ -69,11 +69,17 @@ public class SelectuneMetrics {
         }
     }
 
+    /** Jobs the reaper failed because their worker vanished and no attempts were left (no local duration). */
+    public void jobsLost(int count) {
+        jobsCounter("failed").increment(count);
+    }
+
     public void step(String device, StepReport r) {
         String strategy = r.strategy().wireName();
         Counter.builder("selectune.training.steps").tag("strategy", strategy)
                 .description("training steps run").register(registry).increment();
         Timer.builder("selectune.training.step.duration").tag("strategy", strategy).publishPercentileHistogram()
+                .minimumExpectedValue(Duration.ofMillis(10)).maximumExpectedValue(Duration.ofMinutes(10))
                 .description("wall time of one step").register(registry)
                 .record((long) (r.seconds() * 1e9), TimeUnit.NANOSECONDS);
         losses.put(device, r.loss());
@@ -109,6 +115,7 @@ public class SelectuneMetrics {
 
     private Timer jobTimer(String outcome) {
         return Timer.builder("selectune.job.duration").tag("outcome", outcome).publishPercentileHistogram()
+                .minimumExpectedValue(Duration.ofSeconds(1)).maximumExpectedValue(Duration.ofDays(1))
                 .description("wall time from claim to finish").register(registry);
     }
 }

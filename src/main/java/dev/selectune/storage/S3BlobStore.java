@@ -3,17 +3,18 @@ package dev.selectune.storage;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
+import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
-import software.amazon.awssdk.services.s3.model.Delete;
+import software.amazon.awssdk.services.s3.S3Configuration;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Request;
+import software.amazon.awssdk.services.s3.model.NoSuchBucketException;
 import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
-import software.amazon.awssdk.services.s3.model.ObjectIdentifier;
 import software.amazon.awssdk.services.s3.model.S3Object;
 
 import java.net.URI;
-import java.util.List;
 import java.util.Optional;
 
 /**
@@ -37,7 +38,12 @@ public class S3BlobStore implements BlobStore, AutoCloseable {
         if (bucket == null || bucket.isBlank()) {
             throw new IllegalArgumentException("selectune.blobs.s3-bucket: required when selectune.blobs.store=s3");
         }
-        var builder = S3Client.builder().region(Region.of(region)).forcePathStyle(true);
+        // Checksums only where the API requires them and no chunked uploads: S3-compatible servers (MinIO, Ceph,
+        // s3proxy) do not all understand the SDK's newer streaming-trailer signatures.
+        var builder = S3Client.builder().region(Region.of(region)).forcePathStyle(true)
+                .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
+                .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
+                .serviceConfiguration(S3Configuration.builder().chunkedEncodingEnabled(false).build());
         if (endpoint != null && !endpoint.isBlank()) {
             builder.endpointOverride(URI.create(endpoint));
         }
@@ -45,6 +51,15 @@ public class S3BlobStore implements BlobStore, AutoCloseable {
                 ? StaticCredentialsProvider.create(AwsBasicCredentials.create(accessKey, secretKey))
                 : DefaultCredentialsProvider.builder().build());
         return new S3BlobStore(builder.build(), bucket, prefix);
+    }
+
+    /** Creates the bucket when it does not exist yet (a fresh MinIO, a test server). */
+    public void createBucketIfMissing() {
+        try {
+            s3.headBucket(b -> b.bucket(bucket));
+        } catch (NoSuchBucketException e) {
+            s3.createBucket(b -> b.bucket(bucket));
+        }
     }
 
     @Override
@@ -67,14 +82,16 @@ public class S3BlobStore implements BlobStore, AutoCloseable {
         s3.deleteObject(b -> b.bucket(bucket).key(prefix + key));
     }
 
+    /**
+     * Lists and deletes one object at a time: multi-object delete needs a request checksum header that not every
+     * S3-compatible server implements, and a job has only a handful of blobs.
+     */
     @Override
     public void deletePrefix(String keyPrefix) {
         ListObjectsV2Request request = ListObjectsV2Request.builder().bucket(bucket).prefix(prefix + keyPrefix).build();
         for (var page : s3.listObjectsV2Paginator(request)) {
-            List<ObjectIdentifier> ids = page.contents().stream().map(S3Object::key)
-                    .map(k -> ObjectIdentifier.builder().key(k).build()).toList();
-            if (!ids.isEmpty()) {
-                s3.deleteObjects(b -> b.bucket(bucket).delete(Delete.builder().objects(ids).build()));
+            for (S3Object o : page.contents()) {
+                s3.deleteObject(b -> b.bucket(bucket).key(o.key()));
             }
         }
     }

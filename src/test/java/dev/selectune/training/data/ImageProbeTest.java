@@ -1,0 +1,82 @@
+package dev.selectune.training.data;
+
+import org.junit.jupiter.api.Test;
+
+import javax.imageio.ImageIO;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.zip.CRC32;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** Header-only inspection: format by content, size without decoding, bombs refused, broken files caught by decode. */
+class ImageProbeTest {
+
+    @Test
+    void readsFormatAndSizeOfRealImages() throws IOException {
+        byte[] jpeg = Files.readAllBytes(Path.of("examples/images/dog/00.jpg"));
+        assertThat(ImageProbe.probeAndDecode(jpeg, 8192)).isEqualTo(new ImageProbe.Info("jpeg", "image/jpeg", 128, 128));
+        byte[] png = encode(new BufferedImage(300, 200, BufferedImage.TYPE_INT_ARGB), "png");
+        assertThat(ImageProbe.probeAndDecode(png, 8192)).isEqualTo(new ImageProbe.Info("png", "image/png", 300, 200));
+    }
+
+    @Test
+    void judgesByContentNotName() {
+        byte[] gif = encode(new BufferedImage(80, 80, BufferedImage.TYPE_BYTE_INDEXED), "gif");
+        assertThat(ImageProbe.sniffFormat(gif)).isNull();
+        assertThatThrownBy(() -> ImageProbe.probe(gif, 8192)).hasMessageContaining("not a PNG, JPEG or WebP");
+        assertThatThrownBy(() -> ImageProbe.probe("%PDF-1.7".getBytes(StandardCharsets.US_ASCII), 8192))
+                .isInstanceOf(ImageProbe.InvalidImageException.class);
+        assertThat(ImageProbe.sniffFormat("RIFF\0\0\0\0WEBPVP8 ".getBytes(StandardCharsets.ISO_8859_1))).isEqualTo("webp");
+    }
+
+    /** A 60000 x 60000 PNG header would need 14 GB of pixels: refused from the header, nothing decoded. */
+    @Test
+    void refusesAnOversizedHeaderBeforeDecoding() {
+        byte[] bomb = pngHeader(60000, 60000);
+        assertThatThrownBy(() -> ImageProbe.probe(bomb, 8192)).hasMessageContaining("60000x60000")
+                .hasMessageContaining("8192");
+        assertThat(ImageProbe.probe(pngHeader(8192, 100), 8192).width()).isEqualTo(8192);
+    }
+
+    @Test
+    void aTruncatedFilePassesTheHeaderButFailsTheDecode() {
+        byte[] png = encode(new BufferedImage(200, 200, BufferedImage.TYPE_INT_RGB), "png");
+        byte[] cut = Arrays.copyOf(png, 50);
+        assertThat(ImageProbe.probe(cut, 8192).width()).isEqualTo(200);
+        assertThatThrownBy(() -> ImageProbe.probeAndDecode(cut, 8192)).hasMessageContaining("png");
+    }
+
+    static byte[] encode(BufferedImage image, String format) {
+        try {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            ImageIO.write(image, format, out);
+            return out.toByteArray();
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    static byte[] pngHeader(int width, int height) {
+        byte[] ihdr = ByteBuffer.allocate(13).putInt(width).putInt(height).put((byte) 8).put((byte) 2)
+                .put((byte) 0).put((byte) 0).put((byte) 0).array();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        out.writeBytes(new byte[] {(byte) 0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a});
+        out.writeBytes(ByteBuffer.allocate(4).putInt(13).array());
+        byte[] type = "IHDR".getBytes(StandardCharsets.US_ASCII);
+        out.writeBytes(type);
+        out.writeBytes(ihdr);
+        CRC32 crc = new CRC32();
+        crc.update(type);
+        crc.update(ihdr);
+        out.writeBytes(ByteBuffer.allocate(4).putInt((int) crc.getValue()).array());
+        return out.toByteArray();
+    }
+}
