@@ -74,7 +74,8 @@ class ComposeAndPrometheusTest {
         Map<?, ?> provider = (Map<?, ?>) ((List<?>) dashboards.get("providers")).get(0);
         assertThat(((Map<?, ?>) provider.get("options")).get("path")).isEqualTo(dashboardsInContainer);
 
-        Map<String, Object> datasources = yaml.load(Files.readString(provisioning.resolve("datasources/prometheus.yml")));
+        Map<String, Object> datasources =
+                yaml.load(Files.readString(provisioning.resolve("datasources/prometheus.yml")));
         Map<?, ?> prometheus = (Map<?, ?>) ((List<?>) datasources.get("datasources")).get(0);
         assertThat(prometheus.get("type")).isEqualTo("prometheus");
         assertThat(String.valueOf(prometheus.get("url"))).isEqualTo("http://prometheus:9090");

@@ -31,7 +31,8 @@ import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.
 class DashboardMetricsScrapeTest extends ServiceTestBase {
 
     private static final String AUTH = "Bearer " + ServiceTestBase.ACME_KEY;
-    private static final int STEPS = 3;
+    /** With the random schedule and this seed the job runs both BP-low and ZO-high steps (3 + 1 today). */
+    private static final int STEPS = 4;
     /** A sample line of the Prometheus text format: name, optional {labels}, value. */
     private static final Pattern SAMPLE = Pattern.compile(
             "^([a-zA-Z_:][a-zA-Z0-9_:]*)(\\{(?:[^\"}]|\"(?:\\\\.|[^\"\\\\])*\")*})?\\s+(\\S+)");
@@ -40,7 +41,7 @@ class DashboardMetricsScrapeTest extends ServiceTestBase {
     void everyDashboardMetricIsScrapedAfterATrainingJob() throws Exception {
         workers.resumeClaims();
         String spec = "{\"base_model\": \"tiny-sd15\", \"instance_prompt\": \"a photo of sks dog\", \"steps\": "
-                + STEPS + ", \"seed\": 11}";
+                + STEPS + ", \"seed\": 11, \"schedule\": \"random\", \"zo_perturbations\": 1}";
         MvcResult created = mvc.perform(multipart("/v1/jobs").file(dog(0)).file(dog(1))
                         .part(new MockPart("spec", null, spec.getBytes(StandardCharsets.UTF_8),
                                 org.springframework.http.MediaType.APPLICATION_JSON))
@@ -62,12 +63,24 @@ class DashboardMetricsScrapeTest extends ServiceTestBase {
         missing.removeAll(scraped.keySet());
         assertThat(missing).as("dashboard metrics absent from /actuator/prometheus").isEmpty();
 
-        // What the panels will show after this job: one success, its steps, its BP/ZO peaks on the CPU device.
+        // What the panels will show after this job, and that it agrees with the job the API reports: one success,
+        // its BP and ZO steps by strategy, a peak on the CPU device for each kind of step that ran.
+        int bpSteps = JsonPath.read(job, "$.steps.bp");
+        int zoSteps = JsonPath.read(job, "$.steps.zo");
+        assertThat(bpSteps + zoSteps).isEqualTo(STEPS);
         assertThat(sum(scraped, "selectune_jobs_total", "outcome=\"succeeded\"")).isGreaterThanOrEqualTo(1);
-        assertThat(sum(scraped, "selectune_training_steps_total", "")).isGreaterThanOrEqualTo(STEPS);
+        assertThat(sum(scraped, "selectune_training_steps_total", "strategy=\"bp_low\""))
+                .isGreaterThanOrEqualTo(bpSteps);
+        assertThat(sum(scraped, "selectune_training_steps_total", "strategy=\"zo_high\""))
+                .isGreaterThanOrEqualTo(zoSteps);
         assertThat(sum(scraped, "selectune_training_step_duration_seconds_count", ""))
                 .isGreaterThanOrEqualTo(STEPS);
-        assertThat(sum(scraped, "selectune_memory_peak_bytes", "device=\"cpu\"")).isPositive();
+        if (bpSteps > 0) {
+            assertThat(sum(scraped, "selectune_memory_peak_bytes", "device=\"cpu\",strategy=\"bp\"")).isPositive();
+        }
+        if (zoSteps > 0) {
+            assertThat(sum(scraped, "selectune_memory_peak_bytes", "device=\"cpu\",strategy=\"zo\"")).isPositive();
+        }
         assertThat(sum(scraped, "selectune_device_memory_used_bytes", "device=\"cpu\"")).isPositive();
         assertThat(sum(scraped, "selectune_process_resident_memory_bytes", "")).isPositive();
         assertThat(sum(scraped, "selectune_jobs_running", "")).isZero();

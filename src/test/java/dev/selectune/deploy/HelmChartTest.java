@@ -102,7 +102,8 @@ class HelmChartTest {
         Map<String, Object> apiContainer = container(r.one("Deployment", "demo-selectune-api"));
         assertThat(limits(apiContainer)).doesNotContainKey("nvidia.com/gpu");
         assertThat(str(apiContainer, "image")).isEqualTo("selectune:0.1.0");
-        assertThat(secretRef(apiContainer, "SPRING_DATASOURCE_PASSWORD")).containsEntry("name", "selectune-credentials");
+        assertThat(secretRef(apiContainer, "SPRING_DATASOURCE_PASSWORD"))
+                .containsEntry("name", "selectune-credentials");
 
         Map<String, Object> monitor = r.one("ServiceMonitor", "demo-selectune");
         assertThat(map(monitor, "metadata").get("labels")).asInstanceOf(

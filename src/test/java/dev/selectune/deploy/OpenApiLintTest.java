@@ -11,8 +11,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * openapi.yaml (the service's API description, at the top level) passes Redocly's linter with the rules of
- * redocly.yaml (recommended, every warning an error). The linter is pinned in tools/package.json. Two fixtures show the check has teeth: a valid description
- * passes and one with a dangling $ref and a response without description fails, naming both.
+ * redocly.yaml (recommended, every warning an error). The linter is pinned in tools/package.json. Two fixtures
+ * show the check has teeth: a valid description passes, and one with a dangling $ref and a response without
+ * description fails, naming both.
  */
 class OpenApiLintTest {
 
