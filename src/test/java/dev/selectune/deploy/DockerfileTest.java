@@ -28,8 +28,9 @@ import java.util.regex.Pattern;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * No Docker engine here, so the Dockerfile is checked by reading it, and its build-time libtorch helper
- * (deploy/docker/FetchLibtorch.java) is compiled and run the way the libtorch stage runs it: it must fill
+ * No Docker engine here, so the Dockerfile is checked by a linter (dockerfile-utils, pinned in tools/) and by
+ * reading it, and its build-time libtorch helper (deploy/docker/FetchLibtorch.java) is compiled and run the way
+ * the libtorch stage runs it: it must fill
  * ENGINE_CACHE_DIR with the CPU libtorch and its JNI library, and refuse a CUDA flavor when DJL would silently
  * take the bundled CPU build instead.
  */
@@ -73,6 +74,23 @@ class DockerfileTest {
                 .containsPattern("(?m)^EXPOSE 8080$")
                 .contains("VOLUME [\"/var/lib/selectune/data\", \"/var/cache/djl\", \"/models\"]")
                 .contains("PYTORCH_LIBRARY_PATH=/opt/djl/libtorch", "-Dai.djl.offline=true");
+    }
+
+    @Test
+    void dockerfileLintPasses() {
+        ExternalTool lint = ExternalTool.require("dockerfile-utils", "npm ci --prefix tools (pins dockerfile-utils)");
+        ExternalTool.Result result = lint.run("lint", "Dockerfile");
+        assertThat(result.ok()).as("dockerfile-utils lint Dockerfile:\n%s", result.output()).isTrue();
+    }
+
+    @Test
+    void dockerfileLintRejectsABadInstruction(@TempDir Path dir) throws IOException {
+        ExternalTool lint = ExternalTool.require("dockerfile-utils", "npm ci --prefix tools (pins dockerfile-utils)");
+        Path bad = Files.writeString(dir.resolve("Dockerfile"),
+                "FROM eclipse-temurin:17-jre\nHEALTHCHECK --interval=often CMD true\nEXPOSE http\n");
+        ExternalTool.Result result = lint.run("lint", bad.toString());
+        assertThat(result.ok()).isFalse();
+        assertThat(result.output()).contains("invalid duration often").contains("Invalid containerPort: http");
     }
 
     @Test
