@@ -1,13 +1,220 @@
 package dev.selectune.cli;
 
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import com.google.gson.GsonBuilder;
+import dev.selectune.diffusion.lora.LoraNetwork;
+import dev.selectune.diffusion.nn.Autograd;
+import dev.selectune.diffusion.unet.AddedConditions;
+import dev.selectune.diffusion.unet.UNet2DConditionModel;
+import dev.selectune.diffusion.unet.UNetConfig;
+import dev.selectune.diffusion.unet.UNetFlops;
+import dev.selectune.training.memory.MemoryProbe;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
-@Command(name = "unet", mixinStandardHelpOptions = true, description = "(being written)")
+/**
+ * {@code bench unet}: speed and memory of one UNet forward without gradients and of one forward+backward into a
+ * LoRA, on the CPU in fp32 at batch 1, next to the machine's fp32 matrix-multiply throughput through DJL measured in
+ * the same run. Memory is the process resident set's high-water mark per phase minus the resident set right after
+ * the weights were loaded.
+ */
+@Command(name = "unet", mixinStandardHelpOptions = true,
+        description = "Benchmark a UNet forward (no grad) and forward+backward into a LoRA: seconds, peak memory "
+                + "above the weights, FLOPs and the fraction of the measured matmul throughput.")
 public final class BenchUnetCommand implements Callable<Integer> {
+    @Option(names = "--preset", defaultValue = "sd15", description = "built-in full-size config: sd15, sd21, sdxl (random weights)")
+    String preset;
+
+    @Option(names = "--model", description = "a diffusers UNet folder (config.json + weights) instead of a preset")
+    Path model;
+
+    @Option(names = "--resolution", defaultValue = "512", description = "image side in pixels (the latent is 1/8)")
+    int resolution;
+
+    @Option(names = "--warmup", defaultValue = "1", description = "untimed runs before each measurement")
+    int warmup;
+
+    @Option(names = "--iterations", defaultValue = "2", description = "timed runs per phase (the mean is reported)")
+    int iterations;
+
+    @Option(names = "--lora-rank", defaultValue = "4")
+    int loraRank;
+
+    @Option(names = "--backward", defaultValue = "checkpointed",
+            description = "checkpointed (block by block, as the trainer runs it), plain (one graph), or none")
+    String backward;
+
+    @Option(names = "--json", description = "write the results as JSON here")
+    Path json;
+
     @Override
-    public Integer call() {
-        throw new IllegalStateException("bench unet: being written");
+    public Integer call() throws IOException {
+        if (!backward.equals("checkpointed") && !backward.equals("plain") && !backward.equals("none")) {
+            throw new IllegalArgumentException("--backward must be checkpointed, plain or none, got " + backward);
+        }
+        Engine.getEngine("PyTorch");
+        MemoryProbe probe = MemoryProbe.cpu();
+        Map<String, Object> result = new LinkedHashMap<>();
+        UNetConfig config = model != null ? UNetConfig.load(model) : UNetConfig.preset(preset);
+        long latent = resolution / 8;
+        int contextTokens = 77;
+        result.put("model", model != null ? model.toString() : "preset " + preset + " (random weights)");
+        result.put("resolution", resolution);
+        result.put("latent", latent + "x" + latent);
+        result.put("batch", 1);
+        result.put("dtype", "float32");
+        result.put("device", "cpu");
+        result.put("intra_op_threads", Runtime.getRuntime().availableProcessors());
+
+        try (NDManager base = NDManager.newBaseManager()) {
+            long beforeLoad = probe.read().currentBytes();
+            long t0 = System.nanoTime();
+            UNet2DConditionModel unet = model != null
+                    ? UNet2DConditionModel.load(model, base, DataType.FLOAT32)
+                    : UNet2DConditionModel.random(config, base, DataType.FLOAT32);
+            double loadSeconds = seconds(t0);
+            long weightsResident = probe.read().currentBytes();
+            result.put("load_seconds", loadSeconds);
+            result.put("weights_resident_bytes", weightsResident - beforeLoad);
+            result.put("process_resident_after_load_bytes", weightsResident);
+
+            double flops = UNetFlops.forward(config, latent, latent, contextTokens);
+            result.put("forward_flops", flops);
+
+            Inputs in = new Inputs(config, latent, contextTokens);
+            probe.reset();
+            double forward = time(warmup, iterations, () -> Autograd.noGrad(() -> {
+                try (NDManager step = base.newSubManager()) {
+                    unet.forward(in.sample(step), in.timestep(step), in.context(step), in.added(step)).toFloatArray();
+                }
+            }));
+            long forwardPeak = probe.read().peakBytes() - weightsResident;
+            result.put("forward_seconds", forward);
+            result.put("forward_peak_bytes_above_weights", forwardPeak);
+            result.put("forward_flops_per_second", flops / forward);
+
+            if (!backward.equals("none")) {
+                try (LoraNetwork lora = LoraNetwork.create(unet, loraRank, loraRank, 0, base)) {
+                    lora.setTrainable(true);
+                    result.put("lora_rank", loraRank);
+                    result.put("lora_parameters", lora.parameterCount());
+                    result.put("backward_mode", backward);
+                    probe.reset();
+                    double bwd = time(warmup, iterations, () -> {
+                        try (NDManager step = base.newSubManager()) {
+                            NDArray target = step.randomNormal(new Shape(1, config.outChannels(), latent, latent));
+                            NDArray loss = unet.lossAndBackward(in.sample(step), in.timestep(step), in.context(step),
+                                    in.added(step), out -> out.sub(target).square().mean(),
+                                    backward.equals("checkpointed"));
+                            loss.getFloat();
+                            lora.zeroGradients();
+                        }
+                    });
+                    result.put("backward_seconds", bwd);
+                    result.put("backward_peak_bytes_above_weights", probe.read().peakBytes() - weightsResident);
+                }
+            }
+        }
+        double matmul = matmulThroughput(2048, 5);
+        result.put("matmul_flops_per_second", matmul);
+        result.put("forward_fraction_of_matmul", (double) result.get("forward_flops_per_second") / matmul);
+        result.put("memory_measured_as", probe.describe() + "; phase peak minus the resident set right after loading");
+
+        printTable(result);
+        if (json != null) {
+            Files.writeString(json, new GsonBuilder().setPrettyPrinting().create().toJson(result) + "\n");
+            System.out.println("wrote " + json);
+        }
+        return 0;
+    }
+
+    /** Random inputs of the right shapes; SDXL-like configs also get pooled text embeddings and time ids. */
+    private record Inputs(UNetConfig config, long latent, int contextTokens) {
+        NDArray sample(NDManager m) {
+            return m.randomNormal(new Shape(1, config.inChannels(), latent, latent));
+        }
+
+        NDArray timestep(NDManager m) {
+            return m.create(new long[] {500});
+        }
+
+        NDArray context(NDManager m) {
+            return m.randomNormal(new Shape(1, contextTokens, config.crossAttentionDim()[0]));
+        }
+
+        AddedConditions added(NDManager m) {
+            if (!config.hasTextTimeEmbedding()) {
+                return null;
+            }
+            long pooled = config.projectionClassEmbeddingsInputDim() - 6L * config.additionTimeEmbedDim();
+            float side = latent * 8;
+            return new AddedConditions(m.randomNormal(new Shape(1, pooled)),
+                    m.create(new float[] {side, side, 0, 0, side, side}, new Shape(1, 6)));
+        }
+    }
+
+    /** fp32 matmul throughput through DJL: n x n times n x n, best of {@code runs} after one warmup. */
+    static double matmulThroughput(int n, int runs) {
+        try (NDManager m = NDManager.newBaseManager()) {
+            NDArray a = m.randomNormal(new Shape(n, n));
+            NDArray b = m.randomNormal(new Shape(n, n));
+            a.matMul(b).close();
+            double best = Double.MAX_VALUE;
+            for (int i = 0; i < runs; i++) {
+                long t0 = System.nanoTime();
+                NDArray c = a.matMul(b);
+                c.getFloat(0, 0);
+                best = Math.min(best, seconds(t0));
+                c.close();
+            }
+            return 2.0 * n * n * n / best;
+        }
+    }
+
+    private static double time(int warmup, int iterations, Runnable body) {
+        for (int i = 0; i < warmup; i++) {
+            body.run();
+        }
+        long t0 = System.nanoTime();
+        for (int i = 0; i < iterations; i++) {
+            body.run();
+        }
+        return seconds(t0) / iterations;
+    }
+
+    private static double seconds(long startNanos) {
+        return (System.nanoTime() - startNanos) / 1e9;
+    }
+
+    private static void printTable(Map<String, Object> r) {
+        System.out.printf("%-40s %s%n", "UNet", r.get("model"));
+        System.out.printf("%-40s %s px, latent %s, batch 1, fp32, cpu%n", "input", r.get("resolution"), r.get("latent"));
+        System.out.printf("%-40s %.2f GiB%n", "weights (resident)", gib(r.get("weights_resident_bytes")));
+        System.out.printf("%-40s %.3f s%n", "forward (no grad)", (double) r.get("forward_seconds"));
+        System.out.printf("%-40s %.3f GiB%n", "  peak above weights", gib(r.get("forward_peak_bytes_above_weights")));
+        if (r.containsKey("backward_seconds")) {
+            System.out.printf("%-40s %.3f s%n", "forward+backward into LoRA (" + r.get("backward_mode") + ")",
+                    (double) r.get("backward_seconds"));
+            System.out.printf("%-40s %.3f GiB%n", "  peak above weights", gib(r.get("backward_peak_bytes_above_weights")));
+        }
+        System.out.printf("%-40s %.1f GFLOP%n", "forward FLOPs", (double) r.get("forward_flops") / 1e9);
+        System.out.printf("%-40s %.1f GFLOP/s%n", "forward achieved", (double) r.get("forward_flops_per_second") / 1e9);
+        System.out.printf("%-40s %.1f GFLOP/s%n", "fp32 matmul 2048^2 (DJL)", (double) r.get("matmul_flops_per_second") / 1e9);
+        System.out.printf("%-40s %.1f %%%n", "forward / matmul", 100 * (double) r.get("forward_fraction_of_matmul"));
+    }
+
+    private static double gib(Object bytes) {
+        return ((Number) bytes).doubleValue() / (1L << 30);
     }
 }

@@ -1,13 +1,199 @@
 package dev.selectune.cli;
 
+import ai.djl.Device;
+import dev.selectune.training.CancellationToken;
+import dev.selectune.training.CheckpointStore;
+import dev.selectune.training.FileCheckpointStore;
+import dev.selectune.training.MemorySummary;
+import dev.selectune.training.Schedule;
+import dev.selectune.training.SelectiveTrainer;
+import dev.selectune.training.StepReport;
+import dev.selectune.training.TrainingConfig;
+import dev.selectune.training.TrainingResult;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Stream;
 
-@Command(name = "train", mixinStandardHelpOptions = true, description = "(being written)")
+/**
+ * {@code train}: one DreamBooth-LoRA job from the command line, on the same {@link SelectiveTrainer} the service's
+ * workers run. Unset options keep {@link TrainingConfig}'s documented defaults. Ctrl-C cancels between steps and
+ * leaves a checkpoint that a second run with the same options resumes from.
+ */
+@Command(name = "train", mixinStandardHelpOptions = true,
+        description = "Train a DreamBooth-LoRA with selective optimization (BP-low / ZO-high).")
 public final class TrainCommand implements Callable<Integer> {
+    @Option(names = "--model", required = true, description = "diffusers pipeline folder")
+    Path model;
+    @Option(names = "--images", required = true, split = ",", description = "image files or a folder of them")
+    List<Path> images;
+    @Option(names = "--prompt", required = true, description = "instance prompt, e.g. \"a photo of sks dog\"")
+    String prompt;
+    @Option(names = "--output", required = true, description = "folder for lora.safetensors, metrics.json, samples")
+    Path output;
+    @Option(names = "--checkpoint", description = "checkpoint file: written every --checkpoint-every steps and on "
+            + "Ctrl-C, resumed from when present")
+    Path checkpoint;
+    @Option(names = "--device", defaultValue = "cpu", description = "cpu or gpu[:N] (default: ${DEFAULT-VALUE})")
+    String device;
+
+    @Option(names = "--class-prompt") String classPrompt;
+    @Option(names = "--validation-prompt", description = "repeatable; one sample-N.png each") List<String> validationPrompts;
+    @Option(names = "--schedule", description = "dtap, tap, bp_high, bp_low, zo_high, random, reversed") String schedule;
+    @Option(names = "--steps") Integer steps;
+    @Option(names = "--seed") Long seed;
+    @Option(names = "--resolution") Integer resolution;
+    @Option(names = {"--resize-ratio", "-r"}) Double resizeRatio;
+    @Option(names = "--rank") Integer rank;
+    @Option(names = "--lora-alpha") Double loraAlpha;
+    @Option(names = "--learning-rate") Double learningRate;
+    @Option(names = "--adam-beta1") Double adamBeta1;
+    @Option(names = "--adam-beta2") Double adamBeta2;
+    @Option(names = "--adam-epsilon") Double adamEpsilon;
+    @Option(names = "--weight-decay") Double weightDecay;
+    @Option(names = "--max-grad-norm") Double maxGradNorm;
+    @Option(names = "--zo-perturbations") Integer zoPerturbations;
+    @Option(names = "--zo-epsilon") Double zoEpsilon;
+    @Option(names = "--zo-learning-rate") Double zoLearningRate;
+    @Option(names = "--k") Double k;
+    @Option(names = "--t-mid") Double tMid;
+    @Option(names = "--t-max") Double tMax;
+    @Option(names = "--gradient-checkpointing") boolean gradientCheckpointing;
+    @Option(names = "--horizontal-flip") boolean horizontalFlip;
+    @Option(names = "--checkpoint-every") Integer checkpointEvery;
+    @Option(names = "--num-class-images") Integer numClassImages;
+    @Option(names = "--prior-loss-weight") Double priorLossWeight;
+    @Option(names = "--validation-steps") Integer validationSteps;
+    @Option(names = "--guidance-scale") Double guidanceScale;
+    @Option(names = "--precision", description = "auto, fp32 or fp16") String precision;
+
     @Override
     public Integer call() {
-        throw new IllegalStateException("train: being written");
+        TrainingConfig config = config();
+        List<String> problems = config.problems();
+        if (!problems.isEmpty()) {
+            System.err.println("invalid options:");
+            problems.forEach(p -> System.err.println("  " + p));
+            return 2;
+        }
+        List<byte[]> bytes = readImages();
+        CheckpointStore store = checkpoint == null ? CheckpointStore.NONE : new FileCheckpointStore(checkpoint);
+        // Ctrl-C: ask the trainer to stop after the current step, and hold the JVM until it has written its
+        // checkpoint and results (a shutdown hook that returned at once would let the JVM die mid-step).
+        AtomicBoolean interrupted = new AtomicBoolean();
+        CountDownLatch finished = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            interrupted.set(true);
+            try {
+                finished.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }));
+        CancellationToken cancel = interrupted::get;
+        TrainingResult result;
+        try {
+            result = new SelectiveTrainer(model, parseDevice(device))
+                    .run(bytes, config, output, TrainCommand::printStep, cancel, store);
+        } finally {
+            finished.countDown();
+        }
+        MemorySummary m = result.memory();
+        System.out.printf(Locale.ROOT, "%s after %d steps (%d BP, %d ZO), final loss %.5f, seed %d%n",
+                result.cancelled() ? "cancelled" : "done", result.stepsDone(), result.bpSteps(), result.zoSteps(),
+                result.finalLoss(), result.seed());
+        System.out.printf(Locale.ROOT, "memory on %s: BP peak %s, ZO peak %s, job peak %s (%s)%n", m.device(),
+                gib(m.bpPeakBytes()), gib(m.zoPeakBytes()), gib(m.peakBytes()), m.measuredAs());
+        System.out.println("LoRA: " + result.loraDiffusers() + " and " + result.loraKohya());
+        System.out.println("metrics: " + result.metrics());
+        result.samples().forEach(s -> System.out.println("sample: " + s));
+        return result.cancelled() ? 130 : 0;
+    }
+
+    TrainingConfig config() {
+        TrainingConfig.Builder b = TrainingConfig.builder(prompt);
+        if (classPrompt != null) b.classPrompt(classPrompt);
+        if (validationPrompts != null) b.validationPrompts(validationPrompts);
+        if (schedule != null) b.schedule(Schedule.fromWireName(schedule.toLowerCase(Locale.ROOT)));
+        if (steps != null) b.steps(steps);
+        if (seed != null) b.seed(seed);
+        if (resolution != null) b.resolution(resolution);
+        if (resizeRatio != null) b.resizeRatio(resizeRatio);
+        if (rank != null) b.rank(rank);
+        if (loraAlpha != null) b.loraAlpha(loraAlpha);
+        if (learningRate != null) b.learningRate(learningRate);
+        if (adamBeta1 != null) b.adamBeta1(adamBeta1);
+        if (adamBeta2 != null) b.adamBeta2(adamBeta2);
+        if (adamEpsilon != null) b.adamEpsilon(adamEpsilon);
+        if (weightDecay != null) b.weightDecay(weightDecay);
+        if (maxGradNorm != null) b.maxGradNorm(maxGradNorm);
+        if (zoPerturbations != null) b.zoPerturbations(zoPerturbations);
+        if (zoEpsilon != null) b.zoEpsilon(zoEpsilon);
+        if (zoLearningRate != null) b.zoLearningRate(zoLearningRate);
+        if (k != null) b.k(k);
+        if (tMid != null) b.tMid(tMid);
+        if (tMax != null) b.tMax(tMax);
+        b.gradientCheckpointing(gradientCheckpointing).horizontalFlip(horizontalFlip);
+        if (checkpointEvery != null) b.checkpointEvery(checkpointEvery);
+        if (numClassImages != null) b.numClassImages(numClassImages);
+        if (priorLossWeight != null) b.priorLossWeight(priorLossWeight);
+        if (validationSteps != null) b.validationSteps(validationSteps);
+        if (guidanceScale != null) b.guidanceScale(guidanceScale);
+        if (precision != null) b.precision(precision);
+        return b.build();
+    }
+
+    /** Files as given; a folder contributes its .jpg/.jpeg/.png/.webp files in name order. */
+    private List<byte[]> readImages() {
+        List<Path> files = new ArrayList<>();
+        for (Path p : images) {
+            if (Files.isDirectory(p)) {
+                try (Stream<Path> s = Files.list(p)) {
+                    s.filter(TrainCommand::isImageName).sorted().forEach(files::add);
+                } catch (IOException e) {
+                    throw new UncheckedIOException("cannot list " + p + ": " + e.getMessage(), e);
+                }
+            } else {
+                files.add(p);
+            }
+        }
+        List<byte[]> out = new ArrayList<>();
+        for (Path f : files) {
+            try {
+                out.add(Files.readAllBytes(f));
+            } catch (IOException e) {
+                throw new IllegalArgumentException("cannot read image " + f + ": " + e.getMessage(), e);
+            }
+        }
+        return out;
+    }
+
+    private static boolean isImageName(Path p) {
+        String n = p.getFileName().toString().toLowerCase(Locale.ROOT);
+        return n.endsWith(".jpg") || n.endsWith(".jpeg") || n.endsWith(".png") || n.endsWith(".webp");
+    }
+
+    static Device parseDevice(String name) {
+        return Device.fromName(name.equals("cuda") ? "gpu" : name.replace("cuda", "gpu"));
+    }
+
+    private static void printStep(StepReport r) {
+        System.out.printf(Locale.ROOT, "step %d/%d  %-7s  t=%3d  p_zo=%.3f  loss=%.5f  %.2fs  peak=%s%n", r.step(),
+                r.totalSteps(), r.strategy().wireName(), r.timestep(), r.pZo(), r.loss(), r.seconds(),
+                gib(r.peakBytes()));
+    }
+
+    static String gib(long bytes) {
+        return String.format(Locale.ROOT, "%.2f GiB", bytes / (double) (1L << 30));
     }
 }

@@ -8,6 +8,7 @@ import dev.selectune.metrics.SelectuneMetrics;
 import dev.selectune.storage.BlobStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import jakarta.annotation.PreDestroy;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.stereotype.Component;
@@ -43,6 +44,7 @@ public class WorkerPool implements SmartLifecycle {
         t.setDaemon(true);
         return t;
     });
+    private volatile boolean started;
     private final List<Thread> threads = new ArrayList<>();
     private final List<JobRunner> runners = new ArrayList<>();
     private final Map<String, JobRunner.Running> running = new ConcurrentHashMap<>();
@@ -68,11 +70,13 @@ public class WorkerPool implements SmartLifecycle {
     }
 
     @Override
-    public void start() {
+    public synchronized void start() {
+        started = true;
         if (!props.workers().enabled()) {
             log.info("selectune.workers.enabled=false: this replica serves the API only");
             return;
         }
+        stopping = false;
         claiming = true;
         for (int i = 0; i < runners.size(); i++) {
             JobRunner runner = runners.get(i);
@@ -155,8 +159,13 @@ public class WorkerPool implements SmartLifecycle {
         return devices.stream().map(Devices::label).toList();
     }
 
+    /**
+     * Graceful stop: no new claims; running jobs are asked to checkpoint and go back to the queue (without spending
+     * an attempt) for another replica. Waits for the worker threads; {@link #start()} may start them again.
+     */
     @Override
     public void stop() {
+        started = false;
         stopping = true;
         claiming = false;
         running.values().forEach(job -> job.shuttingDown = true);
@@ -169,13 +178,17 @@ public class WorkerPool implements SmartLifecycle {
                 Thread.currentThread().interrupt();
             }
         }
-        timers.shutdownNow();
         threads.clear();
     }
 
     @Override
     public boolean isRunning() {
-        return !threads.isEmpty();
+        return started;
+    }
+
+    @PreDestroy
+    void close() {
+        timers.shutdownNow();
     }
 
     private double deviceMemoryUsed(Device device) {

@@ -1,7 +1,9 @@
 package dev.selectune.api;
 
 import com.jayway.jsonpath.JsonPath;
+import dev.selectune.config.ApiKeys;
 import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.http.MediaType;
 import org.springframework.mock.web.MockMultipartFile;
 import org.springframework.mock.web.MockPart;
@@ -29,6 +31,8 @@ import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.
  * so jobs stay queued. Every response is validated against openapi.yaml.
  */
 class ApiRequestsTest extends ServiceTestBase {
+    @Autowired
+    ApiKeys keys;
 
     @Test
     void listsTheConfiguredModels() throws Exception {
@@ -46,6 +50,21 @@ class ApiRequestsTest extends ServiceTestBase {
                 .andExpect(jsonPath("$.type").value("https://selectune.dev/problems/unauthorized"));
         mvc.perform(get("/v1/jobs").header("Authorization", "Bearer st_not_a_key_at_all_12345"))
                 .andExpect(status().isUnauthorized()).andExpect(matchesOpenApi());
+    }
+
+    @Test
+    void keysAreStoredHashedAndCanBeRevoked() throws Exception {
+        ApiKeys.Created created = keys.create("initech");
+        assertThat(created.key()).startsWith("st_").hasSizeGreaterThan(40);
+        mvc.perform(get("/v1/jobs").header("Authorization", "Bearer " + created.key())).andExpect(status().isOk());
+        // Nothing in the table holds the key itself.
+        assertThat(jdbc.queryForObject("select count(*) from api_keys where id = ? and position(? in"
+                + " encode(key_hash, 'escape')) = 0 and length(key_hash) = 32", Long.class, created.id(),
+                created.key())).isEqualTo(1);
+        assertThat(keys.list()).anySatisfy(k -> assertThat(k.id()).isEqualTo(created.id()));
+        assertThat(keys.revoke(created.id())).isTrue();
+        mvc.perform(get("/v1/jobs").header("Authorization", "Bearer " + created.key()))
+                .andExpect(status().isUnauthorized());
     }
 
     @Test

@@ -171,6 +171,30 @@ class TrainingFlowTest extends ServiceTestBase {
         assertThat(blobs.get(BlobCheckpointStore.key(id))).isEmpty();
     }
 
+    /** Shutdown: the running job is checkpointed and handed back to the queue, then resumed when workers return. */
+    @Test
+    void aStoppingWorkerCheckpointsAndReleasesItsJob() throws Exception {
+        String id = createJob(ApiRequestsTest.spec("\"steps\": 6, \"schedule\": \"bp_low\", \"checkpoint_every\": 0"));
+        workers.resumeClaims();
+        await(() -> jdbc.queryForObject("select step from jobs where id = ?", Integer.class, id) >= 1);
+        workers.stop();
+        try {
+            Map<String, Object> row = jdbc.queryForMap("select status, attempts, checkpoint_step, worker_id from jobs"
+                    + " where id = ?", id);
+            assertThat(row.get("status")).isEqualTo("queued");
+            assertThat(row.get("attempts")).isEqualTo(0);
+            assertThat(row.get("worker_id")).isNull();
+            assertThat((Integer) row.get("checkpoint_step")).isPositive();
+            assertThat(blobs.get(BlobCheckpointStore.key(id))).isPresent();
+        } finally {
+            workers.start();
+        }
+        JsonNode job = awaitStatus(id, "succeeded");
+        assertThat(job.at("/progress/step").asInt()).isEqualTo(6);
+        assertThat(jdbc.queryForList("select type from job_events where job_id = ? order by id", String.class, id))
+                .containsSubsequence("claimed", "released", "claimed", "resumed", "succeeded");
+    }
+
     private String createJob(String spec) throws Exception {
         MvcResult r = mvc.perform(multipart("/v1/jobs").file(TestImages.dogPart(0)).file(TestImages.dogPart(1))
                         .file(TestImages.dogPart(2)).file(TestImages.dogPart(3))

@@ -119,7 +119,9 @@ public final class Weights implements AutoCloseable {
         String key = prefix + name;
         if (isRandom()) {
             root.used.add(key);
-            return randomWeight(name, shape);
+            NDArray made = randomWeight(name, shape);
+            root.made.put(key, made);
+            return made;
         }
         SafeTensorsFile file = root.find(key);
         if (file == null) {
@@ -141,6 +143,14 @@ public final class Weights implements AutoCloseable {
             return null;
         }
         return get(name, shape);
+    }
+
+    /**
+     * The tensors a random source has made so far, by full key, in the order asked for: saved with
+     * {@code SafeTensorsWriter}, they make a loadable checkpoint of any config (synthetic test pipelines).
+     */
+    public Map<String, NDArray> madeTensors() {
+        return java.util.Collections.unmodifiableMap(root.made);
     }
 
     /** Fails when the files hold keys that no module asked for, which means an unsupported module or option. */
@@ -191,6 +201,7 @@ public final class Weights implements AutoCloseable {
         final DataType dtype;
         final java.util.Set<String> used = new java.util.HashSet<>();
         final Map<String, SafeTensorsFile> index = new LinkedHashMap<>();
+        final Map<String, NDArray> made = new LinkedHashMap<>();
 
         Root(List<SafeTensorsFile> files, NDManager manager, DataType dtype) {
             this.files = files;

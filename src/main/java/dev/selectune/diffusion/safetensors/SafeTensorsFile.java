@@ -204,7 +204,9 @@ public final class SafeTensorsFile implements AutoCloseable {
         }
         try (NDManager tmp = manager.newSubManager()) {
             NDArray view = tmp.create(direct, shape, stored);
-            NDArray owned = view.toType(want, true);
+            // toType returns an alias when the type does not change (DJL's torchTo ignores the copy flag), which
+            // would leave the weight pointing into the mapping or a direct buffer that GC later frees: clone instead.
+            NDArray owned = want == stored ? view.duplicate() : view.toType(want, true);
             owned.attach(manager);
             return owned;
         }

@@ -1,0 +1,35 @@
+package dev.selectune.diffusion.clip;
+
+import ai.djl.ndarray.NDArray;
+import dev.selectune.diffusion.nn.LayerNorm;
+import dev.selectune.diffusion.nn.Scopes;
+import dev.selectune.diffusion.nn.Weights;
+
+/** {@code encoder.layers.N}: pre-LN transformer layer, x += attn(LN1(x)); x += mlp(LN2(x)). */
+public final class CLIPEncoderLayer {
+    private final LayerNorm layerNorm1;
+    private final CLIPAttention selfAttn;
+    private final LayerNorm layerNorm2;
+    private final CLIPMLP mlp;
+
+    private CLIPEncoderLayer(LayerNorm layerNorm1, CLIPAttention selfAttn, LayerNorm layerNorm2, CLIPMLP mlp) {
+        this.layerNorm1 = layerNorm1;
+        this.selfAttn = selfAttn;
+        this.layerNorm2 = layerNorm2;
+        this.mlp = mlp;
+    }
+
+    public static CLIPEncoderLayer load(Weights w, CLIPTextConfig config) {
+        return new CLIPEncoderLayer(LayerNorm.load(w.child("layer_norm1"), config.hiddenSize(), config.layerNormEps()),
+                CLIPAttention.load(w.child("self_attn"), config),
+                LayerNorm.load(w.child("layer_norm2"), config.hiddenSize(), config.layerNormEps()),
+                CLIPMLP.load(w.child("mlp"), config));
+    }
+
+    public NDArray forward(NDArray x, NDArray causalMask) {
+        return Scopes.run(() -> {
+            NDArray h = x.add(selfAttn.forward(layerNorm1.forward(x), causalMask));
+            return h.add(mlp.forward(layerNorm2.forward(h)));
+        });
+    }
+}

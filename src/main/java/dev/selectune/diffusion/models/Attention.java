@@ -1,0 +1,130 @@
+package dev.selectune.diffusion.models;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.Shape;
+import dev.selectune.diffusion.nn.AttentionKernel;
+import dev.selectune.diffusion.nn.GroupNorm;
+import dev.selectune.diffusion.nn.Linear;
+import dev.selectune.diffusion.nn.Scopes;
+import dev.selectune.diffusion.nn.Weights;
+
+import java.util.List;
+
+/**
+ * diffusers' {@code Attention} with the classic processor: {@code to_q}, {@code to_k}, {@code to_v} (bias optional),
+ * multi-head {@code softmax(q k^T / sqrt(head_dim)) v} through {@link AttentionKernel}, then {@code to_out.0}.
+ *
+ * <p>Two shapes of use: the UNet's transformer blocks call it on tokens (B, N, C), with an optional context for
+ * cross-attention; the VAE's mid block builds it with {@link #loadSpatial} (one head, {@code group_norm}, biases
+ * everywhere, residual connection) and calls it on feature maps (B, C, H, W).
+ */
+public final class Attention {
+    private final Linear toQ;
+    private final Linear toK;
+    private final Linear toV;
+    private final Linear toOut;
+    private final GroupNorm groupNorm;
+    private final int heads;
+    private final long headDim;
+    private final float scale;
+
+    private Attention(Linear toQ, Linear toK, Linear toV, Linear toOut, GroupNorm groupNorm, int heads, long headDim) {
+        this.toQ = toQ;
+        this.toK = toK;
+        this.toV = toV;
+        this.toOut = toOut;
+        this.groupNorm = groupNorm;
+        this.heads = heads;
+        this.headDim = headDim;
+        this.scale = (float) (1.0 / Math.sqrt(headDim));
+    }
+
+    /**
+     * @param crossAttentionDim width of the context for cross-attention, or 0 for self-attention
+     * @param qkvBias           whether {@code to_q/to_k/to_v} have biases (the UNet's do not)
+     */
+    public static Attention load(Weights w, long queryDim, long crossAttentionDim, int heads, long headDim,
+                                 boolean qkvBias) {
+        long inner = heads * headDim;
+        long kvDim = crossAttentionDim > 0 ? crossAttentionDim : queryDim;
+        return new Attention(
+                Linear.load(w.child("to_q"), queryDim, inner, qkvBias),
+                Linear.load(w.child("to_k"), kvDim, inner, qkvBias),
+                Linear.load(w.child("to_v"), kvDim, inner, qkvBias),
+                Linear.load(w.child("to_out").child(0), inner, queryDim, true),
+                null, heads, headDim);
+    }
+
+    /** The VAE mid-block attention: {@code group_norm}, one head of {@code channels}, biases, residual. */
+    public static Attention loadSpatial(Weights w, long channels, int groups, float eps) {
+        GroupNorm norm = GroupNorm.load(w.child("group_norm"), groups, channels, eps);
+        return new Attention(
+                Linear.load(w.child("to_q"), channels, channels, true),
+                Linear.load(w.child("to_k"), channels, channels, true),
+                Linear.load(w.child("to_v"), channels, channels, true),
+                Linear.load(w.child("to_out").child(0), channels, channels, true),
+                norm, 1, channels);
+    }
+
+    /**
+     * @param x       (B, N, C) tokens, or (B, C, H, W) for the spatial (VAE) variant
+     * @param context (B, M, cross_attention_dim) for cross-attention; null for self-attention
+     */
+    public NDArray forward(NDArray x, NDArray context) {
+        if (x.getShape().dimension() == 4) {
+            return forwardSpatial(x);
+        }
+        return Scopes.run(() -> {
+            NDArray kv = context != null ? context : x;
+            NDArray q = splitHeads(toQ.forward(x));
+            NDArray k = splitHeads(toK.forward(kv));
+            NDArray v = splitHeads(toV.forward(kv));
+            NDArray attended = mergeHeads(AttentionKernel.attend(q, k, v, scale), x.getShape().get(0));
+            return toOut.forward(attended);
+        });
+    }
+
+    private NDArray forwardSpatial(NDArray x) {
+        return Scopes.run(() -> {
+            Shape s = x.getShape();
+            long b = s.get(0);
+            long c = s.get(1);
+            NDArray tokens = groupNorm.forward(x).reshape(b, c, s.get(2) * s.get(3)).transpose(0, 2, 1);
+            NDArray out = forward(tokens, null);
+            return out.transpose(0, 2, 1).reshape(s).add(x);
+        });
+    }
+
+    /** (B, N, heads*d) -> (B*heads, N, d); a view when there is one head. */
+    private NDArray splitHeads(NDArray t) {
+        Shape s = t.getShape();
+        if (heads == 1) {
+            return t;
+        }
+        return t.reshape(s.get(0), s.get(1), heads, headDim).transpose(0, 2, 1, 3)
+                .reshape(s.get(0) * heads, s.get(1), headDim);
+    }
+
+    /** (B*heads, N, d) -> (B, N, heads*d). */
+    private NDArray mergeHeads(NDArray t, long batch) {
+        Shape s = t.getShape();
+        if (heads == 1) {
+            return t;
+        }
+        return t.reshape(batch, heads, s.get(1), headDim).transpose(0, 2, 1, 3)
+                .reshape(batch, s.get(1), heads * headDim);
+    }
+
+    /** {@code to_q}, {@code to_k}, {@code to_v}, {@code to_out.0}: the layers a LoRA attaches to. */
+    public List<Linear> projections() {
+        return List.of(toQ, toK, toV, toOut);
+    }
+
+    public int heads() {
+        return heads;
+    }
+
+    public long headDim() {
+        return headDim;
+    }
+}

@@ -1,0 +1,61 @@
+package dev.selectune.diffusion.models;
+
+import ai.djl.ndarray.NDArray;
+import dev.selectune.diffusion.nn.LayerNorm;
+import dev.selectune.diffusion.nn.Scopes;
+import dev.selectune.diffusion.nn.Weights;
+
+import java.util.List;
+
+/**
+ * diffusers' {@code BasicTransformerBlock} as the Stable Diffusion UNets configure it (layer norms, no
+ * {@code only_cross_attention}, no ada-norm): {@code x += attn1(norm1(x))}, {@code x += attn2(norm2(x), context)},
+ * {@code x += ff(norm3(x))}.
+ */
+public final class BasicTransformerBlock {
+    /** LayerNorm eps of the UNet transformer blocks ({@code norm_eps} of the block, not of the UNet). */
+    static final float LAYER_NORM_EPS = 1e-5f;
+
+    private final LayerNorm norm1;
+    private final Attention attn1;
+    private final LayerNorm norm2;
+    private final Attention attn2;
+    private final LayerNorm norm3;
+    private final FeedForward ff;
+
+    private BasicTransformerBlock(LayerNorm norm1, Attention attn1, LayerNorm norm2, Attention attn2, LayerNorm norm3,
+                                  FeedForward ff) {
+        this.norm1 = norm1;
+        this.attn1 = attn1;
+        this.norm2 = norm2;
+        this.attn2 = attn2;
+        this.norm3 = norm3;
+        this.ff = ff;
+    }
+
+    public static BasicTransformerBlock load(Weights w, long dim, int heads, long headDim, long crossAttentionDim) {
+        return new BasicTransformerBlock(
+                LayerNorm.load(w.child("norm1"), dim, LAYER_NORM_EPS),
+                Attention.load(w.child("attn1"), dim, 0, heads, headDim, false),
+                LayerNorm.load(w.child("norm2"), dim, LAYER_NORM_EPS),
+                Attention.load(w.child("attn2"), dim, crossAttentionDim, heads, headDim, false),
+                LayerNorm.load(w.child("norm3"), dim, LAYER_NORM_EPS),
+                FeedForward.load(w.child("ff"), dim, 4));
+    }
+
+    /**
+     * @param x       (B, N, dim)
+     * @param context (B, M, cross_attention_dim)
+     */
+    public NDArray forward(NDArray x, NDArray context) {
+        return Scopes.run(() -> {
+            NDArray h = x.add(attn1.forward(norm1.forward(x), null));
+            h = h.add(attn2.forward(norm2.forward(h), context));
+            return h.add(ff.forward(norm3.forward(h)));
+        });
+    }
+
+    public List<Attention> attentions() {
+        return List.of(attn1, attn2);
+    }
+}

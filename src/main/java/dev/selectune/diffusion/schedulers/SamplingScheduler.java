@@ -1,0 +1,37 @@
+package dev.selectune.diffusion.schedulers;
+
+import ai.djl.ndarray.NDArray;
+
+/**
+ * A sampler as a text-to-image loop drives it (diffusers' scheduler protocol, with steps addressed by index):
+ *
+ * <pre>
+ *   scheduler.setTimesteps(steps);
+ *   latents = noise * scheduler.initNoiseSigma();
+ *   for (int i = 0; i &lt; steps; i++) {
+ *       input = scheduler.scaleModelInput(latents, i);
+ *       out = unet(input, scheduler.timesteps()[i], text);
+ *       latents = scheduler.step(out, i, latents).prevSample();
+ *   }
+ * </pre>
+ *
+ * Instances hold the timesteps of one run: use one per sampling run (not thread-safe).
+ */
+public interface SamplingScheduler {
+    SchedulerConfig config();
+
+    /** Chooses the inference timesteps by the config's timestep_spacing and steps_offset. */
+    void setTimesteps(int numInferenceSteps);
+
+    /** The UNet's timestep at each step, after {@link #setTimesteps(int)} (float: Euler's may be fractional). */
+    float[] timesteps();
+
+    /** The standard deviation of the initial noise, by which unit Gaussian latents are multiplied. */
+    float initNoiseSigma();
+
+    /** The UNet input at step {@code stepIndex} (a new tensor; identity for DDIM). */
+    NDArray scaleModelInput(NDArray sample, int stepIndex);
+
+    /** Advances {@code sample} by one step given the UNet output at step {@code stepIndex}. */
+    SchedulerOutput step(NDArray modelOutput, int stepIndex, NDArray sample);
+}

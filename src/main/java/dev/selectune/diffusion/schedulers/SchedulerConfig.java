@@ -1,0 +1,227 @@
+package dev.selectune.diffusion.schedulers;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import dev.selectune.diffusion.pipeline.PipelineException;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Set;
+
+/**
+ * A diffusers {@code scheduler_config.json}: the noise schedule and the sampling options this code implements.
+ *
+ * <p>Absent fields take the default of the named class in diffusers 0.27 (they differ: DDIM and DDPM clip samples
+ * and space timesteps "leading" by default, Euler and LMS use "linspace", PNDM does not set alpha to one). Values
+ * that would change the computation in ways not implemented here (thresholding, Karras sigmas, continuous
+ * timesteps, an unknown schedule or prediction type) fail at load, naming the field. Fields that only other
+ * scheduler classes read (PNDM's {@code skip_prk_steps}, DPM-Solver's orders, ...) are ignored, which is what
+ * diffusers does when a config is handed to another class with {@code from_config}.
+ */
+public record SchedulerConfig(String className, int numTrainTimesteps, double betaStart, double betaEnd,
+                              BetaSchedule betaSchedule, double[] trainedBetas, PredictionType predictionType,
+                              TimestepSpacing timestepSpacing, int stepsOffset, boolean setAlphaToOne,
+                              boolean clipSample, float clipSampleRange, boolean rescaleBetasZeroSnr) {
+
+    public enum BetaSchedule implements ConfigValue {
+        LINEAR("linear"), SCALED_LINEAR("scaled_linear"), SQUAREDCOS_CAP_V2("squaredcos_cap_v2");
+
+        final String configName;
+
+        BetaSchedule(String configName) {
+            this.configName = configName;
+        }
+
+        @Override
+        public String configName() {
+            return configName;
+        }
+    }
+
+    /** What the UNet predicts: the noise, the velocity v = sqrt(a) eps - sqrt(1-a) x0, or x0 itself. */
+    public enum PredictionType implements ConfigValue {
+        EPSILON("epsilon"), V_PREDICTION("v_prediction"), SAMPLE("sample");
+
+        final String configName;
+
+        PredictionType(String configName) {
+            this.configName = configName;
+        }
+
+        @Override
+        public String configName() {
+            return configName;
+        }
+    }
+
+    public enum TimestepSpacing implements ConfigValue {
+        LEADING("leading"), TRAILING("trailing"), LINSPACE("linspace");
+
+        final String configName;
+
+        TimestepSpacing(String configName) {
+            this.configName = configName;
+        }
+
+        @Override
+        public String configName() {
+            return configName;
+        }
+    }
+
+    /** An option's spelling in scheduler_config.json. */
+    public interface ConfigValue {
+        String configName();
+    }
+
+    /** Scheduler classes whose own default timestep spacing is "linspace" (the k-diffusion family). */
+    private static final Set<String> LINSPACE_BY_DEFAULT = Set.of("EulerDiscreteScheduler",
+            "EulerAncestralDiscreteScheduler", "LMSDiscreteScheduler", "HeunDiscreteScheduler",
+            "KDPM2DiscreteScheduler", "KDPM2AncestralDiscreteScheduler", "DPMSolverMultistepScheduler",
+            "DPMSolverSinglestepScheduler", "DPMSolverSDEScheduler", "UniPCMultistepScheduler", "DEISMultistepScheduler");
+
+    public SchedulerConfig {
+        if (numTrainTimesteps < 1) {
+            throw new PipelineException("scheduler config field num_train_timesteps must be positive, got " + numTrainTimesteps);
+        }
+        if (trainedBetas != null && trainedBetas.length != numTrainTimesteps) {
+            throw new PipelineException("scheduler config field trained_betas has " + trainedBetas.length
+                    + " values but num_train_timesteps is " + numTrainTimesteps);
+        }
+        if (stepsOffset < 0) {
+            throw new PipelineException("scheduler config field steps_offset must not be negative, got " + stepsOffset);
+        }
+    }
+
+    /** Reads {@code scheduler_config.json}; errors name the file and field. */
+    public static SchedulerConfig load(Path configFile) {
+        JsonObject json;
+        try {
+            json = JsonParser.parseString(Files.readString(configFile)).getAsJsonObject();
+        } catch (IOException | RuntimeException e) {
+            throw new PipelineException(configFile + ": unreadable scheduler config: " + e.getMessage(), e);
+        }
+        try {
+            return fromJson(json);
+        } catch (PipelineException e) {
+            throw new PipelineException(configFile + ": " + e.getMessage(), e);
+        }
+    }
+
+    public static SchedulerConfig fromJson(JsonObject json) {
+        String cls = string(json, "_class_name", "DDIMScheduler");
+        boolean ddimLike = cls.equals("DDIMScheduler") || cls.equals("DDPMScheduler");
+        if (bool(json, "thresholding", false)) {
+            throw new PipelineException("scheduler config field thresholding=true (dynamic thresholding) is not supported");
+        }
+        if (bool(json, "use_karras_sigmas", false)) {
+            throw new PipelineException("scheduler config field use_karras_sigmas=true is not supported");
+        }
+        String timestepType = string(json, "timestep_type", "discrete");
+        if (!timestepType.equals("discrete")) {
+            throw new PipelineException("scheduler config field timestep_type='" + timestepType + "' is not supported (only 'discrete')");
+        }
+        String interpolation = string(json, "interpolation_type", "linear");
+        if (!interpolation.equals("linear")) {
+            throw new PipelineException("scheduler config field interpolation_type='" + interpolation
+                    + "' is not supported (only 'linear')");
+        }
+        return new SchedulerConfig(cls,
+                integer(json, "num_train_timesteps", 1000),
+                number(json, "beta_start", 0.0001),
+                number(json, "beta_end", 0.02),
+                named(BetaSchedule.class, "beta_schedule", string(json, "beta_schedule", "linear")),
+                doubles(json, "trained_betas"),
+                named(PredictionType.class, "prediction_type", string(json, "prediction_type", "epsilon")),
+                named(TimestepSpacing.class, "timestep_spacing",
+                        string(json, "timestep_spacing", LINSPACE_BY_DEFAULT.contains(cls) ? "linspace" : "leading")),
+                integer(json, "steps_offset", 0),
+                bool(json, "set_alpha_to_one", cls.equals("DDIMScheduler")),
+                bool(json, "clip_sample", ddimLike),
+                (float) number(json, "clip_sample_range", 1.0),
+                bool(json, "rescale_betas_zero_snr", false));
+    }
+
+    /** The same schedule with another prediction type (a model that was fine-tuned to predict v, say). */
+    public SchedulerConfig withPredictionType(PredictionType type) {
+        return new SchedulerConfig(className, numTrainTimesteps, betaStart, betaEnd, betaSchedule, trainedBetas, type,
+                timestepSpacing, stepsOffset, setAlphaToOne, clipSample, clipSampleRange, rescaleBetasZeroSnr);
+    }
+
+    /** The same settings under another class name, e.g. to sample with DDIM from a PNDM checkpoint. */
+    public SchedulerConfig withClassName(String name) {
+        return new SchedulerConfig(name, numTrainTimesteps, betaStart, betaEnd, betaSchedule, trainedBetas,
+                predictionType, timestepSpacing, stepsOffset, setAlphaToOne, clipSample, clipSampleRange,
+                rescaleBetasZeroSnr);
+    }
+
+    private static <E extends Enum<E> & ConfigValue> E named(Class<E> type, String field, String value) {
+        StringBuilder allowed = new StringBuilder();
+        for (E e : type.getEnumConstants()) {
+            if (e.configName().equals(value)) {
+                return e;
+            }
+            allowed.append(allowed.length() == 0 ? "" : ", ").append(e.configName());
+        }
+        throw new PipelineException("scheduler config field " + field + "='" + value + "' is not supported (supported: "
+                + allowed + ")");
+    }
+
+    private static JsonElement field(JsonObject json, String name) {
+        JsonElement e = json.get(name);
+        return e == null || e.isJsonNull() ? null : e;
+    }
+
+    private static String string(JsonObject json, String name, String fallback) {
+        JsonElement e = field(json, name);
+        return e == null ? fallback : e.getAsString();
+    }
+
+    private static boolean bool(JsonObject json, String name, boolean fallback) {
+        JsonElement e = field(json, name);
+        try {
+            return e == null ? fallback : e.getAsBoolean();
+        } catch (RuntimeException ex) {
+            throw new PipelineException("scheduler config field " + name + " must be a boolean, got " + e);
+        }
+    }
+
+    private static int integer(JsonObject json, String name, int fallback) {
+        JsonElement e = field(json, name);
+        try {
+            return e == null ? fallback : e.getAsInt();
+        } catch (RuntimeException ex) {
+            throw new PipelineException("scheduler config field " + name + " must be an integer, got " + e);
+        }
+    }
+
+    /** Numbers are read as Python reads them (double); the schedule rounds to float32 where diffusers does. */
+    private static double number(JsonObject json, String name, double fallback) {
+        JsonElement e = field(json, name);
+        try {
+            return e == null ? fallback : e.getAsDouble();
+        } catch (RuntimeException ex) {
+            throw new PipelineException("scheduler config field " + name + " must be a number, got " + e);
+        }
+    }
+
+    private static double[] doubles(JsonObject json, String name) {
+        JsonElement e = field(json, name);
+        if (e == null) {
+            return null;
+        }
+        try {
+            JsonArray a = e.getAsJsonArray();
+            double[] out = new double[a.size()];
+            for (int i = 0; i < out.length; i++) {
+                out[i] = a.get(i).getAsDouble();
+            }
+            return out;
+        } catch (RuntimeException ex) {
+            throw new PipelineException("scheduler config field " + name + " must be a list of numbers");
+        }
+    }
+}

@@ -1,0 +1,60 @@
+package dev.selectune.diffusion.schedulers;
+
+import dev.selectune.diffusion.pipeline.PipelineException;
+
+import java.nio.file.Path;
+import java.util.Set;
+
+/**
+ * Picks the implementation for a pipeline's {@code scheduler/scheduler_config.json}.
+ *
+ * <p>For sampling, {@code DDIMScheduler} and {@code EulerDiscreteScheduler} run as configured. Real checkpoints also
+ * ship schedulers this code does not implement (SD 1.5 ships PNDM); those fall back to a sampler that solves the
+ * same probability-flow ODE with the same noise schedule, prediction type, timestep spacing and offset, as
+ * diffusers users do with {@code DDIMScheduler.from_config(pipe.scheduler.config)}:
+ * <ul>
+ *   <li>the alpha-parameterized multistep solvers (PNDM, DDPM, DPM-Solver, DEIS, UniPC) fall back to DDIM, eta 0;</li>
+ *   <li>the sigma-parameterized k-diffusion samplers (LMS, Euler ancestral, Heun, KDPM2) fall back to Euler.</li>
+ * </ul>
+ * The images differ from what the shipped solver would give at the same step count (higher-order solvers
+ * converge in fewer steps), but they are samples of the same model. An unknown class name fails.
+ */
+public final class Schedulers {
+    private static final Set<String> DDIM_FALLBACK = Set.of("PNDMScheduler", "DDPMScheduler",
+            "DPMSolverMultistepScheduler", "DPMSolverSinglestepScheduler", "DEISMultistepScheduler",
+            "UniPCMultistepScheduler");
+    private static final Set<String> EULER_FALLBACK = Set.of("LMSDiscreteScheduler", "EulerAncestralDiscreteScheduler",
+            "HeunDiscreteScheduler", "KDPM2DiscreteScheduler", "KDPM2AncestralDiscreteScheduler");
+
+    private Schedulers() {
+    }
+
+    /** The sampler for a config (see the class comment for the fallbacks). */
+    public static SamplingScheduler forSampling(SchedulerConfig config) {
+        String cls = config.className();
+        if (cls.equals("DDIMScheduler") || DDIM_FALLBACK.contains(cls)) {
+            return new DDIMScheduler(config);
+        }
+        if (cls.equals("EulerDiscreteScheduler") || EULER_FALLBACK.contains(cls)) {
+            return new EulerDiscreteScheduler(config);
+        }
+        throw new PipelineException("scheduler config field _class_name='" + cls + "' is not a scheduler this code can "
+                + "sample with (implemented: DDIMScheduler, EulerDiscreteScheduler; fallbacks for "
+                + DDIM_FALLBACK + " and " + EULER_FALLBACK + ")");
+    }
+
+    /** The sampler for a pipeline's scheduler folder. */
+    public static SamplingScheduler forSampling(Path schedulerDir) {
+        return forSampling(SchedulerConfig.load(schedulerDir.resolve("scheduler_config.json")));
+    }
+
+    /** The training helpers (noising and targets) for a config; every class shares the noise schedule. */
+    public static DDPMScheduler forTraining(SchedulerConfig config) {
+        return new DDPMScheduler(config);
+    }
+
+    /** True when {@link #forSampling} runs the class as configured rather than a fallback. */
+    public static boolean isNative(String className) {
+        return className.equals("DDIMScheduler") || className.equals("EulerDiscreteScheduler");
+    }
+}

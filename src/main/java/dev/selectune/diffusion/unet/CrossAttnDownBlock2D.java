@@ -1,0 +1,68 @@
+package dev.selectune.diffusion.unet;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import dev.selectune.diffusion.models.Downsample2D;
+import dev.selectune.diffusion.models.ResnetBlock2D;
+import dev.selectune.diffusion.models.Transformer2DModel;
+import dev.selectune.diffusion.nn.Scopes;
+import dev.selectune.diffusion.nn.Weights;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/** diffusers' {@code CrossAttnDownBlock2D}: (resnet, transformer) pairs, then an optional stride-2 downsampler. */
+public final class CrossAttnDownBlock2D implements DownBlock {
+    private final List<ResnetBlock2D> resnets;
+    private final List<Transformer2DModel> attentions;
+    private final Downsample2D downsampler;
+
+    private CrossAttnDownBlock2D(List<ResnetBlock2D> resnets, List<Transformer2DModel> attentions,
+                                 Downsample2D downsampler) {
+        this.resnets = resnets;
+        this.attentions = attentions;
+        this.downsampler = downsampler;
+    }
+
+    static CrossAttnDownBlock2D load(Weights w, UNetConfig c, int level, long in, long out, boolean addDownsample) {
+        List<ResnetBlock2D> resnets = new ArrayList<>();
+        List<Transformer2DModel> attentions = new ArrayList<>();
+        int heads = c.numAttentionHeads()[level];
+        for (int i = 0; i < c.layersPerBlock()[level]; i++) {
+            resnets.add(ResnetBlock2D.load(w.child("resnets").child(i), i == 0 ? in : out, out, c.timeEmbedDim(),
+                    c.normNumGroups(), c.normEps(), c.resnetOutScaleFactor()));
+            attentions.add(Transformer2DModel.load(w.child("attentions").child(i), heads, out / heads, out,
+                    c.transformerLayersPerBlock()[level][i], c.crossAttentionDim()[level], c.normNumGroups(),
+                    c.useLinearProjection()));
+        }
+        Downsample2D down = addDownsample
+                ? Downsample2D.load(w.child("downsamplers").child(0), out, out, c.downsamplePadding()) : null;
+        return new CrossAttnDownBlock2D(resnets, attentions, down);
+    }
+
+    @Override
+    public NDList forward(NDArray hidden, NDArray temb, NDArray context) {
+        return Scopes.runList(() -> {
+            NDList states = new NDList();
+            NDArray h = hidden;
+            for (int i = 0; i < resnets.size(); i++) {
+                h = attentions.get(i).forward(resnets.get(i).forward(h, temb), context);
+                states.add(h);
+            }
+            if (downsampler != null) {
+                states.add(downsampler.forward(h));
+            }
+            return states;
+        });
+    }
+
+    @Override
+    public int outputCount() {
+        return resnets.size() + (downsampler != null ? 1 : 0);
+    }
+
+    @Override
+    public List<Transformer2DModel> attentions() {
+        return attentions;
+    }
+}

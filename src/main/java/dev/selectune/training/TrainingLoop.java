@@ -1,0 +1,263 @@
+package dev.selectune.training;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import dev.selectune.diffusion.nn.Autograd;
+import dev.selectune.diffusion.schedulers.DDPMScheduler;
+import dev.selectune.training.checkpoint.TrainingCheckpoint;
+import dev.selectune.training.data.TrainingData;
+import dev.selectune.training.memory.MemoryProbe;
+import dev.selectune.training.optim.AdamW;
+import dev.selectune.training.optim.GradientClipping;
+import dev.selectune.training.optim.MeZO;
+import dev.selectune.training.schedule.StrategyChooser;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * The steps of Algorithm 1 on prepared data: per step sample an image and t ~ U{0..T-1}, let the schedule pick
+ * BP-low (or BP-high) or ZO-high, and run it; report every step, stop cleanly on cancellation, checkpoint every K
+ * steps and on cancel, resume from a stored checkpoint. It knows nothing of files or pipelines
+ * ({@link SelectiveTrainer} does that), so it runs as well on the UNet as on a toy model in a unit test.
+ *
+ * <p>Memory discipline: the LoRA masters and AdamW's moments live in the caller's state manager; everything a step
+ * creates lives in the step's own sub-manager and dies when the step ends.
+ */
+public final class TrainingLoop {
+    private final Denoiser denoiser;
+    private final LoraParameters params;
+    private final DDPMScheduler scheduler;
+    private final TrainingData data;
+    private final TrainingConfig config;
+    private final long seed;
+    private final NDManager stateManager;
+    private final MemoryProbe probe;
+    private final StrategyChooser chooser;
+    private final AdamW adam;
+    private final MeZO mezo;
+
+    /** What the loop did. {@code history} holds every step of the job, including those before a resume. */
+    public record Outcome(int stepsDone, int bpSteps, int zoSteps, double finalLoss, MemorySummary memory,
+                          List<StepReport> history, boolean cancelled) {
+    }
+
+    public TrainingLoop(Denoiser denoiser, LoraParameters params, DDPMScheduler scheduler, TrainingData data,
+                        TrainingConfig config, long seed, NDManager stateManager, MemoryProbe probe) {
+        this.denoiser = denoiser;
+        this.params = params;
+        this.scheduler = scheduler;
+        this.data = data;
+        this.config = config.validate();
+        this.seed = seed;
+        this.stateManager = stateManager;
+        this.probe = probe;
+        this.chooser = StrategyChooser.of(config);
+        this.adam = new AdamW(params.masters(), stateManager, config.learningRate(), config.adamBeta1(),
+                config.adamBeta2(), config.adamEpsilon(), config.weightDecay());
+        this.mezo = new MeZO(config.zoEpsilon(), config.zoLearningRate(), config.zoPerturbations());
+    }
+
+    public Outcome run(StepListener listener, CancellationToken cancel, CheckpointStore checkpoints) {
+        params.requireGradients();
+        List<StepReport> history = new ArrayList<>();
+        int start = checkpoints.load().map(blob -> restore(TrainingCheckpoint.decode(blob), history)).orElse(0);
+        for (int step = start + 1; step <= config.steps(); step++) {
+            if (cancel.isCancelled()) {
+                checkpoints.save(step - 1, checkpoint(step - 1, history).encode());
+                return outcome(step - 1, history, true);
+            }
+            StepReport report = step(step);
+            history.add(report);
+            listener.onStep(report);
+            if (config.checkpointEvery() > 0 && step % config.checkpointEvery() == 0 && step < config.steps()) {
+                checkpoints.save(step, checkpoint(step, history).encode());
+            }
+        }
+        return outcome(config.steps(), history, false);
+    }
+
+    private StepReport step(int step) {
+        probe.reset();
+        long started = System.nanoTime();
+        SplittableRandom random = StepRandom.forStep(seed, step);
+        TrainingData.Latents image = data.images().get(random.nextInt(data.images().size()));
+        boolean flip = image.hasFlips() && random.nextBoolean();
+        int t = random.nextInt(scheduler.numTrainTimesteps());
+        double pZo = chooser.pZo(step - 1, t);
+        Strategy strategy = chooser.choose(pZo, random.nextDouble());
+        boolean low = strategy == Strategy.BP_LOW;
+        double loss;
+        try (NDManager stepManager = stateManager.newSubManager()) {
+            Example instance = example(stepManager, random, image.high(flip), image.low(flip), low,
+                    low ? data.promptLow() : data.promptHigh(), t);
+            Example prior = null;
+            if (data.hasPrior()) {
+                TrainingData.Latents cls = data.classImages().get(random.nextInt(data.classImages().size()));
+                prior = example(stepManager, random, cls.high(), cls.low(), low,
+                        low ? data.classPromptLow() : data.classPromptHigh(), t);
+            }
+            loss = strategy.isBackprop() ? backprop(instance, prior, t) : zeroOrder(instance, prior, t, random);
+            probe.sample(); // GPU: one more sample while the step's tensors still exist (the CPU mark is kept by the kernel)
+        }
+        double seconds = (System.nanoTime() - started) / 1e9;
+        return new StepReport(step, config.steps(), strategy, t, pZo, loss, seconds, probe.read().peakBytes());
+    }
+
+    /** One training example of a step, every tensor in the step's manager (so nothing outlives the step). */
+    private record Example(NDArray noisy, NDArray target, Conditioning cond) {
+    }
+
+    private Example example(NDManager stepManager, SplittableRandom random, NDArray high, NDArray low,
+                            boolean useLow, Conditioning cond, int t) {
+        NDArray latents = copy(useLow ? low : high, stepManager);
+        NDArray noise = stepManager.create(StepRandom.gaussians(random, Math.toIntExact(latents.size())),
+                latents.getShape());
+        long[] timestep = {t};
+        NDArray noisy = scheduler.addNoise(latents, noise, timestep);
+        NDArray target = scheduler.target(latents, noise, timestep);
+        return new Example(noisy, target, copy(cond, stepManager));
+    }
+
+    /** BP: MSE (+ prior term), backward into the LoRA, clip, AdamW on the masters, re-sync the working copies. */
+    private double backprop(Example instance, Example prior, int t) {
+        boolean checkpointed = config.gradientCheckpointing();
+        double loss = denoiser.lossAndBackward(instance.noisy(), t, instance.cond(),
+                pred -> mse(pred, instance.target()), checkpointed).getFloat();
+        if (prior != null) {
+            float weight = (float) config.priorLossWeight();
+            loss += denoiser.lossAndBackward(prior.noisy(), t, prior.cond(),
+                    pred -> mse(pred, prior.target()).mul(weight), checkpointed).getFloat();
+        }
+        List<NDArray> grads = params.gradients();
+        try {
+            GradientClipping.clipByGlobalNorm(grads, config.maxGradNorm());
+            adam.step(grads);
+        } finally {
+            grads.forEach(NDArray::close);
+        }
+        params.zeroGradients();
+        params.syncWorkingCopies();
+        return loss;
+    }
+
+    /** ZO-high: MeZO with this step's noise and timestep fixed for every evaluation. */
+    private double zeroOrder(Example instance, Example prior, int t, SplittableRandom random) {
+        MeZO.Result result = mezo.step(params.masters(), random::nextLong, () -> {
+            // The scope frees the forward's output and the loss at once, so 2N forwards cost one forward's memory.
+            try (NDScope scope = new NDScope()) {
+                scope.suppressNotUsedWarning();
+                double l = mse(denoiser.predict(instance.noisy(), t, instance.cond()), instance.target()).getFloat();
+                if (prior != null) {
+                    l += config.priorLossWeight()
+                            * mse(denoiser.predict(prior.noisy(), t, prior.cond()), prior.target()).getFloat();
+                }
+                return l;
+            }
+        }, params::syncWorkingCopies);
+        return result.loss();
+    }
+
+    private static NDArray mse(NDArray prediction, NDArray target) {
+        // Under an FP16 UNet the prediction is FP16; the target is not part of the graph, so casting it is free.
+        NDArray t = target.getDataType() == prediction.getDataType() ? target
+                : target.toType(prediction.getDataType(), false);
+        return prediction.sub(t).square().mean();
+    }
+
+    private static NDArray copy(NDArray array, NDManager manager) {
+        if (array == null) {
+            return null;
+        }
+        NDArray c = Autograd.noGrad(array::duplicate);
+        c.attach(manager);
+        return c;
+    }
+
+    private static Conditioning copy(Conditioning c, NDManager manager) {
+        return new Conditioning(copy(c.hiddenStates(), manager), copy(c.pooled(), manager), copy(c.timeIds(), manager));
+    }
+
+    private Outcome outcome(int stepsDone, List<StepReport> history, boolean cancelled) {
+        long bpPeak = 0;
+        long zoPeak = 0;
+        int bp = 0;
+        int zo = 0;
+        for (StepReport r : history) {
+            if (r.strategy().isBackprop()) {
+                bp++;
+                bpPeak = Math.max(bpPeak, r.peakBytes());
+            } else {
+                zo++;
+                zoPeak = Math.max(zoPeak, r.peakBytes());
+            }
+        }
+        double finalLoss = history.isEmpty() ? Double.NaN : history.get(history.size() - 1).loss();
+        MemorySummary memory = MemorySummary.of(bpPeak, zoPeak, stateManager.getDevice().toString(), probe.describe());
+        return new Outcome(stepsDone, bp, zo, finalLoss, memory, List.copyOf(history), cancelled);
+    }
+
+    private TrainingCheckpoint checkpoint(int step, List<StepReport> history) {
+        Map<String, float[]> lora = new LinkedHashMap<>();
+        Map<String, float[]> first = new LinkedHashMap<>();
+        Map<String, float[]> second = new LinkedHashMap<>();
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        List<NDArray> masters = params.masters();
+        for (int i = 0; i < masters.size(); i++) {
+            String name = params.names().get(i);
+            lora.put(name, masters.get(i).toFloatArray());
+            first.put(name, adam.firstMoments().get(i).toFloatArray());
+            second.put(name, adam.secondMoments().get(i).toFloatArray());
+            shapes.put(name, masters.get(i).getShape().getShape());
+        }
+        return new TrainingCheckpoint(step, seed, fingerprint(), adam.stepCount(), lora, first, second, shapes,
+                List.copyOf(history));
+    }
+
+    /** Puts the state of {@code c} into the parameters and the optimizer; returns the step it was taken after. */
+    private int restore(TrainingCheckpoint c, List<StepReport> history) {
+        if (!fingerprint().equals(c.jobFingerprint()) || c.seed() != seed) {
+            throw new IllegalArgumentException("checkpoint: taken for a different job (other config, seed or model)");
+        }
+        List<NDArray> masters = params.masters();
+        List<float[]> first = new ArrayList<>();
+        List<float[]> second = new ArrayList<>();
+        Autograd.noGrad(() -> {
+            for (int i = 0; i < masters.size(); i++) {
+                String name = params.names().get(i);
+                float[] values = c.lora().get(name);
+                if (values == null || values.length != masters.get(i).size()) {
+                    throw new IllegalArgumentException("checkpoint: LoRA tensor '" + name + "' missing or misshapen");
+                }
+                masters.get(i).set(values);
+                first.add(c.adamFirst().get(name));
+                second.add(c.adamSecond().get(name));
+            }
+        });
+        adam.restore(c.adamSteps(), first, second);
+        params.syncWorkingCopies();
+        history.addAll(c.history());
+        return c.step();
+    }
+
+    /** Identifies the job a checkpoint belongs to: everything that changes the trained LoRA. */
+    private String fingerprint() {
+        TrainingConfig relevant = config.toBuilder().checkpointEvery(0).validationPrompts(List.of())
+                .validationSteps(1).guidanceScale(0).seed(seed).build();
+        String text = relevant + "|" + params.names() + "|" + params.count() + "|" + data.images().size();
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(digest, 0, 12);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

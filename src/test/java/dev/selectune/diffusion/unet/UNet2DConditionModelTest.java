@@ -1,0 +1,155 @@
+package dev.selectune.diffusion.unet;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import dev.selectune.diffusion.GoldenTensors;
+import dev.selectune.diffusion.lora.LoraNetwork;
+import dev.selectune.diffusion.nn.Autograd;
+import dev.selectune.diffusion.nn.WeightsException;
+import dev.selectune.diffusion.pipeline.PipelineException;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class UNet2DConditionModelTest {
+
+    @ParameterizedTest
+    @ValueSource(strings = {"tiny-sd15", "tiny-sd21v"})
+    void outputsMatchDiffusersAtSampleSizeAndAt16x24(String caseName) {
+        Autograd.noGrad(() -> {
+            try (NDManager m = NDManager.newBaseManager(); GoldenTensors golden = new GoldenTensors(caseName, m)) {
+                UNet2DConditionModel unet = UNet2DConditionModel.load(golden.caseDir().resolve("unet"), m,
+                        DataType.FLOAT32);
+                NDArray t = golden.get("unet.timestep");
+                NDArray ctx = golden.get("unet.encoder_hidden_states");
+                NDArray out = unet.forward(golden.get("unet.sample"), t, ctx, null);
+                GoldenTensors.assertComponentClose(caseName + " unet.out", golden.get("unet.out"), out);
+
+                Map<String, NDArray> taps = new LinkedHashMap<>();
+                NDArray small = unet.forward(golden.get("unet.sample_16x24"), t, ctx, null,
+                        (name, value) -> {
+                            // The tapped tensor dies with the module's scope: keep a copy outside it.
+                            NDArray item0 = value.get(new NDIndex("0:1")).duplicate();
+                            NDScope.unregister(item0);
+                            taps.put(name, item0);
+                        });
+                GoldenTensors.assertComponentClose(caseName + " unet.out_16x24", golden.get("unet.out_16x24"), small);
+                List<String> expected = List.of("time_proj", "time_embedding", "conv_in", "down_blocks.0",
+                        "down_blocks.1", "mid_block", "up_blocks.0", "up_blocks.1", "conv_norm_out");
+                assertEquals(expected, List.copyOf(taps.keySet()));
+                for (String name : expected) {
+                    GoldenTensors.assertComponentClose(caseName + " unet.debug_16x24." + name,
+                            golden.get("unet.debug_16x24." + name), taps.get(name));
+                }
+            }
+        });
+    }
+
+    @Test
+    void checkpointedBackwardGivesThePlainBackwardsGradients() {
+        try (NDManager m = NDManager.newBaseManager(); GoldenTensors golden = new GoldenTensors("tiny-sd21v", m)) {
+            UNet2DConditionModel unet = UNet2DConditionModel.load(golden.caseDir().resolve("unet"), m, DataType.FLOAT32);
+            try (LoraNetwork lora = LoraNetwork.create(unet, 2, 2, 11, m)) {
+                // Non-zero B everywhere, so every adapter's A gets a gradient too.
+                Autograd.noGrad(() -> lora.parameters().forEach(p -> p.addi(0.03f)));
+                lora.setTrainable(true);
+                NDArray sample = golden.get("unet.sample_16x24");
+                NDArray t = golden.get("unet.timestep");
+                NDArray ctx = golden.get("unet.encoder_hidden_states");
+                NDArray target = golden.get("unet.out_16x24");
+                java.util.function.Function<NDArray, NDArray> loss = o -> o.sub(target).square().mean();
+
+                float plainLoss = unet.lossAndBackward(sample, t, ctx, null, loss, false).getFloat();
+                List<float[]> plain = lora.gradients().stream().map(NDArray::toFloatArray).toList();
+                lora.zeroGradients();
+                float checkpointedLoss = unet.lossAndBackward(sample, t, ctx, null, loss, true).getFloat();
+                List<NDArray> checkpointed = lora.gradients();
+
+                assertEquals(plainLoss, checkpointedLoss, 1e-6f * Math.abs(plainLoss));
+                assertEquals(plain.size(), checkpointed.size());
+                for (int i = 0; i < plain.size(); i++) {
+                    NDArray expected = m.create(plain.get(i), checkpointed.get(i).getShape());
+                    assertTrue(expected.abs().max().getFloat() > 0, lora.parameterNames().get(i) + " has no gradient");
+                    GoldenTensors.assertClose(lora.parameterNames().get(i), expected, checkpointed.get(i), 1e-5, 0);
+                }
+            }
+        }
+    }
+
+    @Test
+    void oddLatentSizesUpsampleToTheSkipSize() {
+        Autograd.noGrad(() -> {
+            try (NDManager m = NDManager.newBaseManager()) {
+                UNet2DConditionModel unet = UNet2DConditionModel.load(
+                        GoldenTensors.ROOT.resolve("tiny-sd15/unet"), m, DataType.FLOAT32);
+                NDArray out = unet.forward(m.randomNormal(new ai.djl.ndarray.types.Shape(1, 4, 9, 7)),
+                        m.create(new long[] {10}), m.randomNormal(new ai.djl.ndarray.types.Shape(1, 77, 32)), null);
+                assertEquals(new ai.djl.ndarray.types.Shape(1, 4, 9, 7), out.getShape());
+            }
+        });
+    }
+
+    @Test
+    void unsupportedConfigOptionFailsNamingFileAndField(@TempDir Path dir) throws IOException {
+        String config = Files.readString(GoldenTensors.ROOT.resolve("tiny-sd15/unet/config.json"));
+        Files.writeString(dir.resolve("config.json"),
+                config.replace("\"class_embed_type\": null", "\"class_embed_type\": \"timestep\""));
+        PipelineException e = assertThrows(PipelineException.class, () -> UNetConfig.load(dir));
+        assertTrue(e.getMessage().contains("config.json") && e.getMessage().contains("class_embed_type"), e.getMessage());
+
+        Files.writeString(dir.resolve("config.json"),
+                config.replace("\"down_block_types\": [", "\"down_block_types\": [\"SimpleCrossAttnDownBlock2D\", "));
+        e = assertThrows(PipelineException.class, () -> UNetConfig.load(dir));
+        assertTrue(e.getMessage().contains("down_block_types"), e.getMessage());
+
+        Files.writeString(dir.resolve("config.json"), config.replace("\"act_fn\"", "\"made_up_option\": 1, \"act_fn\""));
+        e = assertThrows(PipelineException.class, () -> UNetConfig.load(dir));
+        assertTrue(e.getMessage().contains("made_up_option"), e.getMessage());
+    }
+
+    @Test
+    void misshapenOrMissingWeightFailsAtLoadNamingFileAndKey(@TempDir Path dir) throws IOException {
+        Path unet = GoldenTensors.ROOT.resolve("tiny-sd15/unet");
+        Files.copy(unet.resolve("diffusion_pytorch_model.safetensors"), dir.resolve("diffusion_pytorch_model.safetensors"));
+        String config = Files.readString(unet.resolve("config.json"));
+        Files.writeString(dir.resolve("config.json"), config.replace("\"cross_attention_dim\": 32", "\"cross_attention_dim\": 48"));
+        try (NDManager m = NDManager.newBaseManager()) {
+            WeightsException e = assertThrows(WeightsException.class,
+                    () -> UNet2DConditionModel.load(dir, m, DataType.FLOAT32));
+            assertTrue(e.getMessage().contains("diffusion_pytorch_model.safetensors")
+                    && e.getMessage().contains("down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k.weight"),
+                    e.getMessage());
+
+            Files.writeString(dir.resolve("config.json"), config.replace("\"layers_per_block\": 2", "\"layers_per_block\": 3"));
+            e = assertThrows(WeightsException.class, () -> UNet2DConditionModel.load(dir, m, DataType.FLOAT32));
+            assertTrue(e.getMessage().contains("missing weight") && e.getMessage().contains("resnets.2"), e.getMessage());
+        }
+    }
+
+    @Test
+    void presetsParseWithTheRealModelsShapes() {
+        UNetConfig sd15 = UNetConfig.preset("sd15");
+        assertEquals(List.of(8, 8, 8, 8), java.util.Arrays.stream(sd15.numAttentionHeads()).boxed().toList());
+        UNetConfig sd21 = UNetConfig.preset("sd21");
+        assertEquals(1024, sd21.crossAttentionDim()[0]);
+        UNetConfig sdxl = UNetConfig.preset("sdxl");
+        assertEquals(10, sdxl.reverseTransformerLayersPerBlock()[0][0]);
+        assertEquals(1, sdxl.reverseTransformerLayersPerBlock()[2][2]);
+        assertTrue(sdxl.hasTextTimeEmbedding());
+    }
+}
