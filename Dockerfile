@@ -78,8 +78,10 @@ COPY --from=build /out/selectune.jar /app/selectune.jar
 # PYTORCH_LIBRARY_PATH points DJL at it directly: with the CPU libtorch bundled in the jar, DJL would otherwise
 # pick that one even on a GPU host. PYTORCH_FLAVOR names the JNI library DJL takes from the jar (cu128 or cpu);
 # it is writable by the service user so DJL can extract that JNI library there, offline, if the build could not.
-# ai.djl.offline=true: nothing is downloaded at run time.
+# ai.djl.offline=true: nothing is downloaded at run time. OMP_WAIT_POLICY=PASSIVE: libtorch's OpenMP threads
+# sleep instead of spinning between ops, which matters whenever threads outnumber cores (see nn/OpenMp.java).
 ENV PYTORCH_FLAVOR=${FLAVOR} \
+    OMP_WAIT_POLICY=PASSIVE \
     PYTORCH_LIBRARY_PATH=/opt/djl/libtorch \
     ENGINE_CACHE_DIR=/opt/djl/engines \
     DJL_CACHE_DIR=/var/cache/djl \
