@@ -1,5 +1,6 @@
 package dev.selectune.cli;
 
+import dev.selectune.diffusion.nn.TorchRuntime;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -15,6 +16,8 @@ public final class Main {
 
     public static void main(String[] args) {
         System.setProperty("ai.djl.offline", System.getProperty("ai.djl.offline", defaultOffline()));
+        // Before anything touches DJL: pick the CPU build in the jar or the CUDA flavor the host asks for.
+        TorchRuntime.initialize();
         if (args.length == 0 || args[0].startsWith("--spring") || args[0].startsWith("--server")) {
             // `java -jar selectune.jar` with no command (or only Spring options) serves.
             String[] serveArgs = new String[args.length + 1];
@@ -28,7 +31,10 @@ public final class Main {
         }
     }
 
-    /** Offline unless the user asked DJL to fetch a CUDA build ({@code PYTORCH_FLAVOR}, e.g. cu128 on a GPU host). */
+    /**
+     * Offline unless the user asked DJL for a CUDA build ({@code PYTORCH_FLAVOR}, e.g. cu128 on a GPU host) that is
+     * not already in its cache or named by {@code PYTORCH_LIBRARY_PATH}: see {@link TorchRuntime}.
+     */
     private static String defaultOffline() {
         String flavor = System.getenv("PYTORCH_FLAVOR");
         return flavor == null || flavor.isBlank() || flavor.equals("cpu") ? "true" : "false";

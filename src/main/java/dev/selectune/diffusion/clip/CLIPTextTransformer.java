@@ -63,7 +63,12 @@ public final class CLIPTextTransformer {
             NDArray x = embeddings.forward(inputIds);
             hidden.add(x);
             for (CLIPEncoderLayer layer : layers) {
-                x = layer.forward(x, mask);
+                NDArray next = layer.forward(x, mask);
+                if (!outputHiddenStates) {
+                    x.close(); // nobody asked for it: free it now rather than at the end of the scope
+                    hidden.clear();
+                }
+                x = next;
                 hidden.add(x);
             }
             NDArray last = finalLayerNorm.forward(x);

@@ -8,14 +8,16 @@ import ai.djl.ndarray.NDArray;
  * <pre>
  *   scheduler.setTimesteps(steps);
  *   latents = noise * scheduler.initNoiseSigma();
- *   for (int i = 0; i &lt; steps; i++) {
+ *   for (int i = 0; i &lt; scheduler.timesteps().length; i++) {
  *       input = scheduler.scaleModelInput(latents, i);
  *       out = unet(input, scheduler.timesteps()[i], text);
  *       latents = scheduler.step(out, i, latents).prevSample();
  *   }
  * </pre>
  *
- * Instances hold the timesteps of one run: use one per sampling run (not thread-safe).
+ * There may be more model evaluations than steps (PNDM evaluates n + 1 times for n steps), so loop over
+ * {@link #timesteps()}. Instances hold the state of one run (timesteps, and for the multistep samplers the
+ * previous model outputs): use one per sampling run, not shared between threads.
  */
 public interface SamplingScheduler {
     SchedulerConfig config();
@@ -23,7 +25,7 @@ public interface SamplingScheduler {
     /** Chooses the inference timesteps by the config's timestep_spacing and steps_offset. */
     void setTimesteps(int numInferenceSteps);
 
-    /** The UNet's timestep at each step, after {@link #setTimesteps(int)} (float: Euler's may be fractional). */
+    /** The UNet's timestep at each evaluation, after {@link #setTimesteps(int)} (float: Euler's may be fractional). */
     float[] timesteps();
 
     /** The standard deviation of the initial noise, by which unit Gaussian latents are multiplied. */

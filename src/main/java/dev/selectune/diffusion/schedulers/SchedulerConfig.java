@@ -17,14 +17,28 @@ import java.util.Set;
  * <p>Absent fields take the default of the named class in diffusers 0.27 (they differ: DDIM and DDPM clip samples
  * and space timesteps "leading" by default, Euler and LMS use "linspace", PNDM does not set alpha to one). Values
  * that would change the computation in ways not implemented here (thresholding, Karras sigmas, continuous
- * timesteps, an unknown schedule or prediction type) fail at load, naming the field. Fields that only other
- * scheduler classes read (PNDM's {@code skip_prk_steps}, DPM-Solver's orders, ...) are ignored, which is what
- * diffusers does when a config is handed to another class with {@code from_config}.
+ * timesteps, an unknown schedule or prediction type) fail at load, naming the field. DPM-Solver's and PNDM's own
+ * fields are read for their classes only (see {@link MultistepOptions}); fields of classes that run on a fallback
+ * (UniPC's orders, ...) are ignored, which is what diffusers does when a config is handed to another class with
+ * {@code from_config}.
  */
 public record SchedulerConfig(String className, int numTrainTimesteps, double betaStart, double betaEnd,
                               BetaSchedule betaSchedule, double[] trainedBetas, PredictionType predictionType,
                               TimestepSpacing timestepSpacing, int stepsOffset, boolean setAlphaToOne,
-                              boolean clipSample, float clipSampleRange, boolean rescaleBetasZeroSnr) {
+                              boolean clipSample, float clipSampleRange, boolean rescaleBetasZeroSnr,
+                              MultistepOptions multistep) {
+
+    /**
+     * Options of the multistep samplers, read only for their class. DPM-Solver++ ({@code DPMSolverMultistepScheduler}):
+     * solver order 1 or 2, the second-order variant ("midpoint" or "heun"), whether the last steps drop to first
+     * order, and whether the final sigma is 0 ("zero") or the smallest training sigma ("sigma_min"). PNDM: whether
+     * the Runge-Kutta warm-up is skipped (PLMS only, as every Stable Diffusion checkpoint configures it).
+     */
+    public record MultistepOptions(int solverOrder, boolean midpoint, boolean lowerOrderFinal, boolean eulerAtFinal,
+                                   boolean finalSigmaZero, boolean skipPrkSteps) {
+        /** diffusers 0.27's defaults. */
+        public static final MultistepOptions DEFAULT = new MultistepOptions(2, true, true, false, true, false);
+    }
 
     public enum BetaSchedule implements ConfigValue {
         LINEAR("linear"), SCALED_LINEAR("scaled_linear"), SQUAREDCOS_CAP_V2("squaredcos_cap_v2");
@@ -142,20 +156,62 @@ public record SchedulerConfig(String className, int numTrainTimesteps, double be
                 bool(json, "set_alpha_to_one", cls.equals("DDIMScheduler")),
                 bool(json, "clip_sample", ddimLike),
                 (float) number(json, "clip_sample_range", 1.0),
-                bool(json, "rescale_betas_zero_snr", false));
+                bool(json, "rescale_betas_zero_snr", false),
+                switch (cls) {
+                    case "DPMSolverMultistepScheduler" -> multistepOptions(json);
+                    case "PNDMScheduler" -> new MultistepOptions(2, true, true, false, true,
+                            bool(json, "skip_prk_steps", false));
+                    default -> MultistepOptions.DEFAULT;
+                });
+    }
+
+    /** The DPM-Solver++ options this code implements; the SDE and non-"++" variants and order 3 fail, naming the field. */
+    private static MultistepOptions multistepOptions(JsonObject json) {
+        String algorithm = string(json, "algorithm_type", "dpmsolver++");
+        if (!algorithm.equals("dpmsolver++")) {
+            throw new PipelineException("scheduler config field algorithm_type='" + algorithm
+                    + "' is not supported (only 'dpmsolver++')");
+        }
+        int order = integer(json, "solver_order", 2);
+        if (order != 1 && order != 2) {
+            throw new PipelineException("scheduler config field solver_order=" + order + " is not supported (1 or 2)");
+        }
+        String solverType = string(json, "solver_type", "midpoint");
+        if (!solverType.equals("midpoint") && !solverType.equals("heun")) {
+            throw new PipelineException("scheduler config field solver_type='" + solverType
+                    + "' is not supported (midpoint or heun)");
+        }
+        String finalSigmas = string(json, "final_sigmas_type", "zero");
+        if (!finalSigmas.equals("zero") && !finalSigmas.equals("sigma_min")) {
+            throw new PipelineException("scheduler config field final_sigmas_type='" + finalSigmas
+                    + "' is not supported (zero or sigma_min)");
+        }
+        if (field(json, "variance_type") != null) {
+            throw new PipelineException("scheduler config field variance_type is not supported (only null)");
+        }
+        if (bool(json, "use_lu_lambdas", false)) {
+            throw new PipelineException("scheduler config field use_lu_lambdas=true is not supported");
+        }
+        double lambdaMin = number(json, "lambda_min_clipped", Double.NEGATIVE_INFINITY);
+        if (lambdaMin != Double.NEGATIVE_INFINITY) {
+            throw new PipelineException("scheduler config field lambda_min_clipped=" + lambdaMin
+                    + " is not supported (only -inf)");
+        }
+        return new MultistepOptions(order, solverType.equals("midpoint"), bool(json, "lower_order_final", true),
+                bool(json, "euler_at_final", false), finalSigmas.equals("zero"), false);
     }
 
     /** The same schedule with another prediction type (a model that was fine-tuned to predict v, say). */
     public SchedulerConfig withPredictionType(PredictionType type) {
         return new SchedulerConfig(className, numTrainTimesteps, betaStart, betaEnd, betaSchedule, trainedBetas, type,
-                timestepSpacing, stepsOffset, setAlphaToOne, clipSample, clipSampleRange, rescaleBetasZeroSnr);
+                timestepSpacing, stepsOffset, setAlphaToOne, clipSample, clipSampleRange, rescaleBetasZeroSnr, multistep);
     }
 
     /** The same settings under another class name, e.g. to sample with DDIM from a PNDM checkpoint. */
     public SchedulerConfig withClassName(String name) {
         return new SchedulerConfig(name, numTrainTimesteps, betaStart, betaEnd, betaSchedule, trainedBetas,
                 predictionType, timestepSpacing, stepsOffset, setAlphaToOne, clipSample, clipSampleRange,
-                rescaleBetasZeroSnr);
+                rescaleBetasZeroSnr, multistep);
     }
 
     private static <E extends Enum<E> & ConfigValue> E named(Class<E> type, String field, String value) {

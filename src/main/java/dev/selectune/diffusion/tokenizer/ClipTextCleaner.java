@@ -9,7 +9,7 @@ import java.util.regex.Pattern;
  * {@code html.unescape} twice, whitespace collapsed to single spaces, trimmed and lower-cased.
  *
  * <p>ftfy is reproduced for the fixes that change ordinary prompts, in ftfy 6's order and repeated until nothing
- * changes: HTML entities (only when the text has no '&lt;', as ftfy's "auto" mode), terminal escapes, C1 controls
+ * changes: HTML entities (up to the first line that holds a '&lt;', as ftfy's "auto" mode), terminal escapes, C1 controls
  * read as windows-1252, Latin ligatures, full-width and half-width forms, curly quotes, line breaks, lone
  * surrogates, invisible control characters and NFC. What is left out is ftfy's mojibake repair ({@code
  * fix_encoding}: re-decoding text like "cafÃ©" that was UTF-8 read as Latin-1), a statistical heuristic; such text
@@ -34,7 +34,22 @@ public final class ClipTextCleaner {
 
     /** The subset of {@code ftfy.fix_text} described in the class comment. */
     public static String fixText(String text) {
-        boolean unescapeHtml = text.indexOf('<') < 0;
+        // ftfy fixes line by line; its "auto" HTML mode turns unescaping off for good at the first line with a '<'.
+        StringBuilder out = new StringBuilder(text.length());
+        boolean unescapeHtml = true;
+        int pos = 0;
+        while (pos < text.length()) {
+            int lineEnd = text.indexOf('\n', pos);
+            int end = lineEnd < 0 ? text.length() : lineEnd + 1;
+            String segment = text.substring(pos, end);
+            unescapeHtml &= segment.indexOf('<') < 0;
+            out.append(fixSegment(segment, unescapeHtml));
+            pos = end;
+        }
+        return out.toString();
+    }
+
+    private static String fixSegment(String text, boolean unescapeHtml) {
         String s = text;
         for (int round = 0; round < 16; round++) {
             String before = s;

@@ -235,34 +235,39 @@ public final class ClipTokenizer {
     /** The token ids of a prompt, without start/end tokens and not truncated ({@code SimpleTokenizer.encode}). */
     public int[] encode(String text) {
         List<Integer> ids = new ArrayList<>();
-        tokenize(text, new ArrayList<>(), ids);
+        tokenize(text, new ArrayList<>(), ids, Integer.MAX_VALUE);
         return ids.stream().mapToInt(Integer::intValue).toArray();
     }
 
     /** The BPE token strings of a prompt ({@code </w>} marks a word's end). */
     public List<String> bpeTokens(String text) {
         List<String> tokens = new ArrayList<>();
-        tokenize(text, tokens, new ArrayList<>());
+        tokenize(text, tokens, new ArrayList<>(), Integer.MAX_VALUE);
         return tokens;
     }
 
-    /** Cuts out added tokens (transformers), then cleans and BPE-encodes the text between them. */
-    private void tokenize(String text, List<String> tokens, List<Integer> ids) {
+    /**
+     * Cuts out added tokens (transformers), then cleans and BPE-encodes the text between them, stopping once
+     * {@code limit} tokens exist (the words after them cannot change those, and a padded layout drops them).
+     */
+    private void tokenize(String text, List<String> tokens, List<Integer> ids, int limit) {
         int start = 0;
         int pos = 0;
-        while (pos < text.length() && !addedTokens.isEmpty()) {
+        while (pos < text.length() && !addedTokens.isEmpty() && ids.size() < limit) {
             String token = addedTokenAt(text, pos);
             if (token == null) {
                 pos++;
                 continue;
             }
-            tokenizeChunk(text.substring(start, pos), tokens, ids);
+            tokenizeChunk(text.substring(start, pos), tokens, ids, limit);
             tokens.add(token);
             ids.add(addedTokens.get(token));
             pos += token.length();
             start = pos;
         }
-        tokenizeChunk(text.substring(start), tokens, ids);
+        if (ids.size() < limit) {
+            tokenizeChunk(text.substring(start), tokens, ids, limit);
+        }
     }
 
     /** The longest added token that starts at {@code pos}, or null. */
@@ -276,10 +281,10 @@ public final class ClipTokenizer {
         return best;
     }
 
-    private void tokenizeChunk(String chunk, List<String> tokens, List<Integer> ids) {
+    private void tokenizeChunk(String chunk, List<String> tokens, List<Integer> ids, int limit) {
         String cleaned = ClipTextCleaner.clean(chunk);
         Matcher m = WORDS.matcher(cleaned);
-        while (m.find()) {
+        while (ids.size() < limit && m.find()) {
             String word = m.group();
             String bpe = word.equals(START_OF_TEXT) || word.equals(END_OF_TEXT) ? word : bpe(byteSymbols(word));
             for (String token : bpe.split(" ")) {
@@ -300,13 +305,14 @@ public final class ClipTokenizer {
         if (maxLength < 2) {
             throw new IllegalArgumentException("max_length must leave room for the start and end tokens, got " + maxLength);
         }
-        int[] ids = encode(prompt);
-        int kept = Math.min(ids.length, maxLength - 2);
+        List<Integer> tokenIds = new ArrayList<>();
+        tokenize(prompt, new ArrayList<>(), tokenIds, maxLength - 2);
+        int kept = Math.min(tokenIds.size(), maxLength - 2);
         long[] out = new long[maxLength];
         Arrays.fill(out, padId);
         out[0] = bosId;
         for (int i = 0; i < kept; i++) {
-            out[i + 1] = ids[i];
+            out[i + 1] = tokenIds.get(i);
         }
         out[kept + 1] = eosId;
         return out;

@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.Shape;
 import dev.selectune.diffusion.GoldenCase;
 import dev.selectune.diffusion.nn.Autograd;
 import dev.selectune.diffusion.nn.WeightsException;
+import dev.selectune.diffusion.pipeline.PipelineException;
 import dev.selectune.diffusion.safetensors.SafeTensorsFile;
 import dev.selectune.diffusion.safetensors.SafeTensorsWriter;
 import org.junit.jupiter.api.DynamicTest;
@@ -149,6 +150,17 @@ class CLIPTextModelTest {
             Files.copy(src.resolve("config.json"), dir.resolve("config.json"));
             WeightsException e = assertThrows(WeightsException.class, () -> CLIPTextModel.load(dir, m, DataType.FLOAT32));
             assertTrue(e.getMessage().contains("text_model.encoder.layers.2.mlp.fc1.weight"), e.getMessage());
+        }
+    }
+
+    @Test
+    void unsupportedActivationFailsNamingFileAndField(@TempDir Path dir) throws IOException {
+        Path src = GoldenCase.resource("tiny-sd15").resolve("text_encoder");
+        Files.writeString(dir.resolve("config.json"),
+                Files.readString(src.resolve("config.json")).replace("\"quick_gelu\"", "\"relu\""));
+        try (NDManager m = NDManager.newBaseManager()) {
+            PipelineException e = assertThrows(PipelineException.class, () -> CLIPTextModel.load(dir, m, DataType.FLOAT32));
+            assertTrue(e.getMessage().contains("config.json") && e.getMessage().contains("hidden_act"), e.getMessage());
         }
     }
 

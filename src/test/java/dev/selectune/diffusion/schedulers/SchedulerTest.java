@@ -286,7 +286,8 @@ class SchedulerTest {
         SamplingScheduler pndm = sampler("PNDMScheduler");
         assertInstanceOf(DDIMScheduler.class, pndm);
         assertTrue(!pndm.config().setAlphaToOne() && !pndm.config().clipSample(), "PNDM's own defaults are kept");
-        assertInstanceOf(DDIMScheduler.class, sampler("DPMSolverMultistepScheduler"));
+        assertInstanceOf(DPMSolverMultistepScheduler.class, sampler("DPMSolverMultistepScheduler"));
+        assertInstanceOf(DDIMScheduler.class, sampler("UniPCMultistepScheduler"));
         assertInstanceOf(EulerDiscreteScheduler.class, sampler("LMSDiscreteScheduler"));
         PipelineException e = assertThrows(PipelineException.class, () -> sampler("FlowMatchEulerDiscreteScheduler"));
         assertTrue(e.getMessage().contains("FlowMatchEulerDiscreteScheduler"), e.getMessage());

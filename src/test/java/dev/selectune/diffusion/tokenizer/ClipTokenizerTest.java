@@ -115,6 +115,8 @@ class ClipTokenizerTest {
         assertEquals("\"a\" 'b' fine abc", ClipTextCleaner.clean("\u201Ca\u201D \u2018b\u2019 \uFB01ne \uFF21\uFF22\uFF23"));
         assertEquals("caf\u00e9 x", ClipTextCleaner.clean("cafe\u0301\u3000\t\n x\uFEFF"));
         assertEquals("\u00a9 \u2026 \u00acanentity &zzz", ClipTextCleaner.clean("&copy &#133; &notanentity &zzz"));
+        // ftfy unescapes until nothing changes, but not from the first line with a '<' on; then html.unescape twice.
+        assertEquals("x & < &amp;", ClipTextCleaner.clean("x &amp;amp;amp;\n< &amp;amp;amp;"));
     }
 
     /**
