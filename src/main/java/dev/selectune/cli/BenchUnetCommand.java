@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.jni.JniUtils;
 import com.google.gson.GsonBuilder;
 import dev.selectune.diffusion.lora.LoraNetwork;
 import dev.selectune.diffusion.nn.Autograd;
@@ -17,6 +18,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -55,6 +57,10 @@ public final class BenchUnetCommand implements Callable<Integer> {
             description = "checkpointed (block by block, as the trainer runs it), plain (one graph), or none")
     String backward;
 
+    @Option(names = "--threads", description = "libtorch intra-op threads (default: libtorch's, one per core); on a "
+            + "machine shared with other jobs, 1 thread avoids measuring the threads' waits for each other")
+    Integer threads;
+
     @Option(names = "--json", description = "write the results as JSON here")
     Path json;
 
@@ -64,6 +70,9 @@ public final class BenchUnetCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--backward must be checkpointed, plain or none, got " + backward);
         }
         Engine.getEngine("PyTorch");
+        if (threads != null) {
+            JniUtils.setNumThreads(threads);
+        }
         MemoryProbe probe = MemoryProbe.cpu();
         Map<String, Object> result = new LinkedHashMap<>();
         UNetConfig config = model != null ? UNetConfig.load(model) : UNetConfig.preset(preset);
@@ -75,7 +84,9 @@ public final class BenchUnetCommand implements Callable<Integer> {
         result.put("batch", 1);
         result.put("dtype", "float32");
         result.put("device", "cpu");
-        result.put("intra_op_threads", Runtime.getRuntime().availableProcessors());
+        result.put("intra_op_threads", JniUtils.getNumThreads());
+        // The machine may be shared: the load says how much of it this run had.
+        result.put("load_average_1m_at_start", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
 
         try (NDManager base = NDManager.newBaseManager()) {
             long beforeLoad = probe.read().currentBytes();
@@ -94,12 +105,15 @@ public final class BenchUnetCommand implements Callable<Integer> {
 
             Inputs in = new Inputs(config, latent, contextTokens);
             probe.reset();
-            double forward = time(warmup, iterations, () -> Autograd.noGrad(() -> {
+            double[] forwardTimes = time(warmup, iterations, () -> Autograd.noGrad(() -> {
                 try (NDManager step = base.newSubManager()) {
                     unet.forward(in.sample(step), in.timestep(step), in.context(step), in.added(step)).toFloatArray();
                 }
             }));
+            double forward = forwardTimes[0];
+            double forwardCpu = forwardTimes[1];
             long forwardPeak = probe.read().peakBytes() - weightsResident;
+            result.put("forward_process_cpu_seconds", forwardCpu);
             result.put("forward_seconds", forward);
             result.put("forward_peak_bytes_above_weights", forwardPeak);
             result.put("forward_flops_per_second", flops / forward);
@@ -111,7 +125,7 @@ public final class BenchUnetCommand implements Callable<Integer> {
                     result.put("lora_parameters", lora.parameterCount());
                     result.put("backward_mode", backward);
                     probe.reset();
-                    double bwd = time(warmup, iterations, () -> {
+                    double[] bwd = time(warmup, iterations, () -> {
                         try (NDManager step = base.newSubManager()) {
                             NDArray target = step.randomNormal(new Shape(1, config.outChannels(), latent, latent));
                             NDArray loss = unet.lossAndBackward(in.sample(step), in.timestep(step), in.context(step),
@@ -121,14 +135,22 @@ public final class BenchUnetCommand implements Callable<Integer> {
                             lora.zeroGradients();
                         }
                     });
-                    result.put("backward_seconds", bwd);
+                    result.put("backward_seconds", bwd[0]);
+                    result.put("backward_process_cpu_seconds", bwd[1]);
                     result.put("backward_peak_bytes_above_weights", probe.read().peakBytes() - weightsResident);
                 }
             }
         }
+        long cpu0 = processCpuNanos();
         double matmul = matmulThroughput(2048, 5);
+        double matmulCpu = (processCpuNanos() - cpu0) / 1e9 / 6;
         result.put("matmul_flops_per_second", matmul);
         result.put("forward_fraction_of_matmul", (double) result.get("forward_flops_per_second") / matmul);
+        // The same fraction in process CPU time, which a loaded machine distorts less than wall time.
+        double matmulFlopsPerCpuSecond = 2.0 * 2048 * 2048 * 2048 / matmulCpu;
+        double forwardFlopsPerCpuSecond = (double) result.get("forward_flops") / (double) result.get("forward_process_cpu_seconds");
+        result.put("forward_fraction_of_matmul_cpu_time", forwardFlopsPerCpuSecond / matmulFlopsPerCpuSecond);
+        result.put("load_average_1m_at_end", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
         result.put("memory_measured_as", probe.describe() + "; phase peak minus the resident set right after loading");
 
         printTable(result);
@@ -182,15 +204,21 @@ public final class BenchUnetCommand implements Callable<Integer> {
         }
     }
 
-    private static double time(int warmup, int iterations, Runnable body) {
+    /** Mean wall-clock and process CPU seconds of the timed runs. */
+    private static double[] time(int warmup, int iterations, Runnable body) {
         for (int i = 0; i < warmup; i++) {
             body.run();
         }
+        long cpu0 = processCpuNanos();
         long t0 = System.nanoTime();
         for (int i = 0; i < iterations; i++) {
             body.run();
         }
-        return seconds(t0) / iterations;
+        return new double[] {seconds(t0) / iterations, (processCpuNanos() - cpu0) / 1e9 / iterations};
+    }
+
+    private static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
     }
 
     private static double seconds(long startNanos) {
@@ -199,7 +227,8 @@ public final class BenchUnetCommand implements Callable<Integer> {
 
     private static void printTable(Map<String, Object> r) {
         System.out.printf("%-40s %s%n", "UNet", r.get("model"));
-        System.out.printf("%-40s %s px, latent %s, batch 1, fp32, cpu%n", "input", r.get("resolution"), r.get("latent"));
+        System.out.printf("%-40s %s px, latent %s, batch 1, fp32, cpu, %s intra-op threads%n", "input",
+                r.get("resolution"), r.get("latent"), r.get("intra_op_threads"));
         System.out.printf("%-40s %.2f GiB%n", "weights (resident)", gib(r.get("weights_resident_bytes")));
         System.out.printf("%-40s %.3f s%n", "forward (no grad)", (double) r.get("forward_seconds"));
         System.out.printf("%-40s %.3f GiB%n", "  peak above weights", gib(r.get("forward_peak_bytes_above_weights")));
@@ -212,6 +241,8 @@ public final class BenchUnetCommand implements Callable<Integer> {
         System.out.printf("%-40s %.1f GFLOP/s%n", "forward achieved", (double) r.get("forward_flops_per_second") / 1e9);
         System.out.printf("%-40s %.1f GFLOP/s%n", "fp32 matmul 2048^2 (DJL)", (double) r.get("matmul_flops_per_second") / 1e9);
         System.out.printf("%-40s %.1f %%%n", "forward / matmul", 100 * (double) r.get("forward_fraction_of_matmul"));
+        System.out.printf("%-40s %.1f %%%n", "  same in process CPU time", 100 * (double) r.get("forward_fraction_of_matmul_cpu_time"));
+        System.out.printf("%-40s %.1f -> %.1f%n", "load average (1 min)", r.get("load_average_1m_at_start"), r.get("load_average_1m_at_end"));
     }
 
     private static double gib(Object bytes) {

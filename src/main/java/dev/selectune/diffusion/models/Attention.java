@@ -1,7 +1,9 @@
 package dev.selectune.diffusion.models;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import dev.selectune.diffusion.nn.Autograd;
 import dev.selectune.diffusion.nn.AttentionKernel;
 import dev.selectune.diffusion.nn.GroupNorm;
 import dev.selectune.diffusion.nn.Linear;
@@ -27,8 +29,10 @@ public final class Attention {
     private final int heads;
     private final long headDim;
     private final float scale;
+    private final boolean upcast;
 
-    private Attention(Linear toQ, Linear toK, Linear toV, Linear toOut, GroupNorm groupNorm, int heads, long headDim) {
+    private Attention(Linear toQ, Linear toK, Linear toV, Linear toOut, GroupNorm groupNorm, int heads, long headDim,
+                      boolean upcast) {
         this.toQ = toQ;
         this.toK = toK;
         this.toV = toV;
@@ -37,14 +41,17 @@ public final class Attention {
         this.heads = heads;
         this.headDim = headDim;
         this.scale = (float) (1.0 / Math.sqrt(headDim));
+        this.upcast = upcast;
     }
 
     /**
      * @param crossAttentionDim width of the context for cross-attention, or 0 for self-attention
      * @param qkvBias           whether {@code to_q/to_k/to_v} have biases (the UNet's do not)
+     * @param upcast            {@code upcast_attention}: compute scores and softmax in FLOAT32 when the model runs
+     *                          in FLOAT16 (SD2.x overflows in half precision otherwise). No effect in FLOAT32.
      */
     public static Attention load(Weights w, long queryDim, long crossAttentionDim, int heads, long headDim,
-                                 boolean qkvBias) {
+                                 boolean qkvBias, boolean upcast) {
         long inner = heads * headDim;
         long kvDim = crossAttentionDim > 0 ? crossAttentionDim : queryDim;
         return new Attention(
@@ -52,7 +59,7 @@ public final class Attention {
                 Linear.load(w.child("to_k"), kvDim, inner, qkvBias),
                 Linear.load(w.child("to_v"), kvDim, inner, qkvBias),
                 Linear.load(w.child("to_out").child(0), inner, queryDim, true),
-                null, heads, headDim);
+                null, heads, headDim, upcast);
     }
 
     /** The VAE mid-block attention: {@code group_norm}, one head of {@code channels}, biases, residual. */
@@ -63,7 +70,7 @@ public final class Attention {
                 Linear.load(w.child("to_k"), channels, channels, true),
                 Linear.load(w.child("to_v"), channels, channels, true),
                 Linear.load(w.child("to_out").child(0), channels, channels, true),
-                norm, 1, channels);
+                norm, 1, channels, false);
     }
 
     /**
@@ -79,7 +86,7 @@ public final class Attention {
             NDArray q = splitHeads(toQ.forward(x));
             NDArray k = splitHeads(toK.forward(kv));
             NDArray v = splitHeads(toV.forward(kv));
-            NDArray attended = mergeHeads(AttentionKernel.attend(q, k, v, scale), x.getShape().get(0));
+            NDArray attended = mergeHeads(attend(q, k, v), x.getShape().get(0));
             return toOut.forward(attended);
         });
     }
@@ -93,6 +100,16 @@ public final class Attention {
             NDArray out = forward(tokens, null);
             return out.transpose(0, 2, 1).reshape(s).add(x);
         });
+    }
+
+    private NDArray attend(NDArray q, NDArray k, NDArray v) {
+        DataType type = q.getDataType();
+        // A dtype cast cuts DJL's autograd graph, so with gradients on the scores stay in the model's precision.
+        if (!upcast || type != DataType.FLOAT16 || Autograd.isEnabled()) {
+            return AttentionKernel.attend(q, k, v, scale);
+        }
+        return AttentionKernel.attend(q.toType(DataType.FLOAT32, false), k.toType(DataType.FLOAT32, false),
+                v.toType(DataType.FLOAT32, false), scale).toType(type, false);
     }
 
     /** (B, N, heads*d) -> (B*heads, N, d); a view when there is one head. */

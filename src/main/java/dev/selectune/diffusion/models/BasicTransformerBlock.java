@@ -33,12 +33,13 @@ public final class BasicTransformerBlock {
         this.ff = ff;
     }
 
-    public static BasicTransformerBlock load(Weights w, long dim, int heads, long headDim, long crossAttentionDim) {
+    public static BasicTransformerBlock load(Weights w, long dim, int heads, long headDim, long crossAttentionDim,
+                                             boolean upcastAttention) {
         return new BasicTransformerBlock(
                 LayerNorm.load(w.child("norm1"), dim, LAYER_NORM_EPS),
-                Attention.load(w.child("attn1"), dim, 0, heads, headDim, false),
+                Attention.load(w.child("attn1"), dim, 0, heads, headDim, false, upcastAttention),
                 LayerNorm.load(w.child("norm2"), dim, LAYER_NORM_EPS),
-                Attention.load(w.child("attn2"), dim, crossAttentionDim, heads, headDim, false),
+                Attention.load(w.child("attn2"), dim, crossAttentionDim, heads, headDim, false, upcastAttention),
                 LayerNorm.load(w.child("norm3"), dim, LAYER_NORM_EPS),
                 FeedForward.load(w.child("ff"), dim, 4));
     }

@@ -41,14 +41,15 @@ public final class Transformer2DModel {
      * @param numLayers  {@code transformer_layers_per_block} of this level
      */
     public static Transformer2DModel load(Weights w, int heads, long headDim, long inChannels, int numLayers,
-                                          long crossAttentionDim, int groups, boolean useLinearProjection) {
+                                          long crossAttentionDim, int groups, boolean useLinearProjection,
+                                          boolean upcastAttention) {
         long inner = heads * headDim;
         GroupNorm norm = GroupNorm.load(w.child("norm"), groups, inChannels, NORM_EPS);
         Linear projIn = projection(w.child("proj_in"), inChannels, inner, useLinearProjection);
         List<BasicTransformerBlock> blocks = new ArrayList<>();
         for (int i = 0; i < numLayers; i++) {
             blocks.add(BasicTransformerBlock.load(w.child("transformer_blocks").child(i), inner, heads, headDim,
-                    crossAttentionDim));
+                    crossAttentionDim, upcastAttention));
         }
         Linear projOut = projection(w.child("proj_out"), inner, inChannels, useLinearProjection);
         return new Transformer2DModel(norm, projIn, blocks, projOut);

@@ -24,8 +24,9 @@ public final class Upsample2D {
     }
 
     /**
-     * @param height, width the output size the UNet asks for when a level's input had an odd size (0 = twice the
-     *                input). Nearest interpolation to 2n-1 picks the same source pixels as x2 then cropping.
+     * @param height output rows the UNet asks for when a level's input had an odd size (0 = twice the input);
+     *               nearest interpolation to 2n-1 picks the same source pixels as x2 then cropping
+     * @param width  output columns, likewise
      */
     public NDArray forward(NDArray x, long height, long width) {
         return Scopes.run(() -> conv.forward(nearest2x(x, height, width)));

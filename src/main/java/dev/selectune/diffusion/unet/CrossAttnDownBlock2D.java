@@ -33,7 +33,7 @@ public final class CrossAttnDownBlock2D implements DownBlock {
                     c.normNumGroups(), c.normEps(), c.resnetOutScaleFactor()));
             attentions.add(Transformer2DModel.load(w.child("attentions").child(i), heads, out / heads, out,
                     c.transformerLayersPerBlock()[level][i], c.crossAttentionDim()[level], c.normNumGroups(),
-                    c.useLinearProjection()));
+                    c.useLinearProjection(), c.upcastAttention()));
         }
         Downsample2D down = addDownsample
                 ? Downsample2D.load(w.child("downsamplers").child(0), out, out, c.downsamplePadding()) : null;

@@ -46,7 +46,7 @@ public final class CrossAttnUpBlock2D implements UpBlock {
                     c.normNumGroups(), c.normEps(), c.resnetOutScaleFactor()));
             attentions.add(Transformer2DModel.load(w.child("attentions").child(i), heads, out / heads, out,
                     c.reverseTransformerLayersPerBlock()[upLevel][i], c.crossAttentionDim()[level],
-                    c.normNumGroups(), c.useLinearProjection()));
+                    c.normNumGroups(), c.useLinearProjection(), c.upcastAttention()));
         }
         Upsample2D up = addUpsample ? Upsample2D.load(w.child("upsamplers").child(0), out, out) : null;
         return new CrossAttnUpBlock2D(resnets, attentions, up);

@@ -310,8 +310,8 @@ public final class UNet2DConditionModel {
 
         NDArray run(Function<NDArray, NDArray> lossOfOutput) {
             try (NDManager work = sample.getManager().newSubManager()) {
-                // Forward without a graph. states[j] are the down path's outputs (conv_in first); downInputs[i]
-                // is the index in states of down block i's input.
+                // Forward without a graph, keeping each segment's input: states are the down path's outputs
+                // (conv_in's first), which are also the down blocks' inputs and the up blocks' skips.
                 NDArray temb;
                 List<NDArray> states = new ArrayList<>();
                 List<NDArray> upInputs = new ArrayList<>();
@@ -405,10 +405,13 @@ public final class UNet2DConditionModel {
                                     objective = objective == null ? term : objective.add(term);
                                 }
                             }
-                            Autograd.backward(objective);
-                            return needInputGrad ? new NDList(Autograd.gradientOrNull(x).duplicate()) : new NDList();
+                            if (objective != null) {
+                                Autograd.backward(objective);
+                            }
+                            return needInputGrad && objective != null
+                                    ? new NDList(Autograd.gradientOrNull(x).duplicate()) : new NDList();
                         });
-                        if (needInputGrad) {
+                        if (!inputGrad.isEmpty()) {
                             accumulate(work, stateGrads, inputIndex, inputGrad.get(0));
                         }
                         end = start;

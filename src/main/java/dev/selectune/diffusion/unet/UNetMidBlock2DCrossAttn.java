@@ -33,7 +33,7 @@ public final class UNetMidBlock2DCrossAttn {
         resnets.add(ResnetBlock2D.load(w.child("resnets").child(0), channels, channels, c.timeEmbedDim(),
                 c.normNumGroups(), c.normEps(), c.midBlockScaleFactor()));
         attentions.add(Transformer2DModel.load(w.child("attentions").child(0), heads, channels / heads, channels,
-                layers, c.crossAttentionDim()[last], c.normNumGroups(), c.useLinearProjection()));
+                layers, c.crossAttentionDim()[last], c.normNumGroups(), c.useLinearProjection(), c.upcastAttention()));
         resnets.add(ResnetBlock2D.load(w.child("resnets").child(1), channels, channels, c.timeEmbedDim(),
                 c.normNumGroups(), c.normEps(), c.midBlockScaleFactor()));
         return new UNetMidBlock2DCrossAttn(resnets, attentions);

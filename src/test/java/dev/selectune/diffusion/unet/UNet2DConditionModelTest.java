@@ -92,6 +92,22 @@ class UNet2DConditionModelTest {
     }
 
     @Test
+    void float16ModelWithUpcastAttentionStaysCloseToFloat32() {
+        Autograd.noGrad(() -> {
+            try (NDManager m = NDManager.newBaseManager(); GoldenTensors golden = new GoldenTensors("tiny-sd21v", m)) {
+                UNet2DConditionModel unet = UNet2DConditionModel.load(golden.caseDir().resolve("unet"), m,
+                        DataType.FLOAT16);
+                NDArray out = unet.forward(golden.get("unet.sample").toType(DataType.FLOAT16, false),
+                        golden.get("unet.timestep"),
+                        golden.get("unet.encoder_hidden_states").toType(DataType.FLOAT16, false), null);
+                assertEquals(DataType.FLOAT16, out.getDataType());
+                // Half precision: about 3 decimal digits survive 2 levels of resnets and attention.
+                GoldenTensors.assertClose("fp16 unet.out", golden.get("unet.out"), out, 2e-2, 1);
+            }
+        });
+    }
+
+    @Test
     void oddLatentSizesUpsampleToTheSkipSize() {
         Autograd.noGrad(() -> {
             try (NDManager m = NDManager.newBaseManager()) {
@@ -139,6 +155,41 @@ class UNet2DConditionModelTest {
             e = assertThrows(WeightsException.class, () -> UNet2DConditionModel.load(dir, m, DataType.FLOAT32));
             assertTrue(e.getMessage().contains("missing weight") && e.getMessage().contains("resnets.2"), e.getMessage());
         }
+    }
+
+    @Test
+    void sdxlLikeConfigUsesTextTimeEmbeddingAndPerLevelTransformerDepth() {
+        String json = """
+                {"_class_name": "UNet2DConditionModel", "sample_size": 16, "block_out_channels": [32, 64],
+                 "down_block_types": ["DownBlock2D", "CrossAttnDownBlock2D"],
+                 "up_block_types": ["CrossAttnUpBlock2D", "UpBlock2D"], "layers_per_block": 2,
+                 "attention_head_dim": [2, 4], "cross_attention_dim": 48, "transformer_layers_per_block": [1, 2],
+                 "use_linear_projection": true, "upcast_attention": null, "addition_embed_type": "text_time",
+                 "addition_time_embed_dim": 8, "projection_class_embeddings_input_dim": 64}
+                """;
+        UNetConfig config = UNetConfig.parse("sdxl-like", json);
+        Autograd.noGrad(() -> {
+            try (NDManager m = NDManager.newBaseManager()) {
+                UNet2DConditionModel unet = UNet2DConditionModel.random(config, m, DataType.FLOAT32);
+                assertTrue(unet.attentionProjections().containsKey(
+                        "up_blocks.0.attentions.2.transformer_blocks.1.attn2.to_out.0"));
+                assertTrue(unet.attentionProjections().containsKey("mid_block.attentions.0.transformer_blocks.1.attn1.to_q"));
+                // down 2x2 transformer layers, mid 2, up 3x2; 2 attentions x 4 projections each.
+                assertEquals((4 + 2 + 6) * 8, unet.attentionProjections().size());
+                ai.djl.ndarray.types.Shape shape = new ai.djl.ndarray.types.Shape(1, 4, 8, 12);
+                NDArray sample = m.randomNormal(shape);
+                NDArray t = m.create(new long[] {500});
+                NDArray ctx = m.randomNormal(new ai.djl.ndarray.types.Shape(1, 77, 48));
+                NDArray pooled = m.randomNormal(new ai.djl.ndarray.types.Shape(1, 16));
+                NDArray ids = m.create(new float[] {64, 96, 0, 0, 64, 96}, new ai.djl.ndarray.types.Shape(1, 6));
+                NDArray out = unet.forward(sample, t, ctx, new AddedConditions(pooled, ids));
+                assertEquals(shape, out.getShape());
+                NDArray otherIds = m.create(new float[] {128, 128, 0, 0, 64, 96}, new ai.djl.ndarray.types.Shape(1, 6));
+                NDArray other = unet.forward(sample, t, ctx, new AddedConditions(pooled, otherIds));
+                assertTrue(out.sub(other).abs().max().getFloat() > 1e-4f, "time ids must condition the output");
+                assertThrows(IllegalArgumentException.class, () -> unet.forward(sample, t, ctx, null));
+            }
+        });
     }
 
     @Test
