@@ -4,13 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import dev.selectune.diffusion.golden.GoldenCaseRun;
 import dev.selectune.diffusion.golden.GoldenCheck;
-import dev.selectune.diffusion.golden.GoldenFamily;
-import dev.selectune.diffusion.golden.LoraGolden;
-import dev.selectune.diffusion.golden.PipelineGolden;
-import dev.selectune.diffusion.golden.SchedulerGolden;
-import dev.selectune.diffusion.golden.TextGolden;
-import dev.selectune.diffusion.golden.UnetGolden;
-import dev.selectune.diffusion.golden.VaeGolden;
+import dev.selectune.diffusion.golden.GoldenPlan;
 import dev.selectune.diffusion.nn.Autograd;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.DynamicContainer;
@@ -26,10 +20,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.stream.Stream;
 
@@ -50,10 +42,6 @@ import static org.junit.jupiter.api.Assertions.fail;
  * entries (token ids, timesteps) exactly.
  */
 class GoldenReferenceTest {
-    /** The entry kinds, in the order a case runs them (cheap components first, the pipeline last). */
-    private static final List<GoldenFamily> FAMILIES = List.of(new SchedulerGolden(), new TextGolden(),
-            new VaeGolden(), new UnetGolden(), new LoraGolden(), new PipelineGolden());
-
     private static final List<GoldenCaseRun> OPEN = new ArrayList<>();
 
     @TestFactory
@@ -101,30 +89,15 @@ class GoldenReferenceTest {
         }
         OPEN.add(run);
         List<DynamicNode> tests = new ArrayList<>();
-        Map<String, GoldenCheck> checks = new LinkedHashMap<>();
-        Set<String> consumed = new LinkedHashSet<>();
-        for (GoldenFamily family : FAMILIES) {
-            List<GoldenCheck> planned;
-            try {
-                planned = family.plan(run);
-            } catch (RuntimeException e) {
-                String label = name + "/" + family.getClass().getSimpleName();
-                tests.add(DynamicTest.dynamicTest(label, () -> fail(label + ": cannot plan checks: " + e, e)));
-                continue;
-            }
-            for (GoldenCheck c : planned) {
-                checks.put(c.entry(), c);
-                consumed.addAll(c.inputs());
-            }
-        }
-        for (GoldenCheck c : checks.values()) {
+        GoldenPlan plan = GoldenPlan.of(run);
+        plan.planningErrors().forEach((family, e) -> tests.add(DynamicTest.dynamicTest(name + "/" + family,
+                () -> fail(name + "/" + family + ": cannot plan checks: " + e, e))));
+        for (GoldenCheck c : plan.checks().values()) {
             tests.add(DynamicTest.dynamicTest(c.testName(name), () -> verify(run, c)));
         }
-        for (String entry : run.entryNames()) {
-            if (!checks.containsKey(entry) && !consumed.contains(entry)) {
-                tests.add(DynamicTest.dynamicTest(name + "/" + entry, () -> fail(name + "/" + entry
-                        + ": no check understands this entry (" + run.describe(entry).get("description") + ")")));
-            }
+        for (String entry : plan.unknownEntries()) {
+            tests.add(DynamicTest.dynamicTest(name + "/" + entry, () -> fail(name + "/" + entry
+                    + ": no check understands this entry (" + run.describe(entry).get("description") + ")")));
         }
         return DynamicContainer.dynamicContainer(name, tests.stream());
     }

@@ -157,7 +157,9 @@ public final class StableDiffusionPipeline implements AutoCloseable {
                 current.attach(step);
                 NDArray modelInput = guided ? NDArrays.concat(new NDList(current, current), 0) : current;
                 modelInput = sampler.scaleModelInput(modelInput, i);
-                NDArray timestep = step.create(new float[] {t}).broadcast(new Shape(modelInput.getShape().get(0)));
+                float[] perItem = new float[Math.toIntExact(modelInput.getShape().get(0))];
+                java.util.Arrays.fill(perItem, t);
+                NDArray timestep = step.create(perItem);
                 NDArray noisePred = unet.model().forward(modelInput, timestep, context, added);
                 if (guided) {
                     NDList halves = noisePred.split(2, 0);
