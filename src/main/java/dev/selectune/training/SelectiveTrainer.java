@@ -19,6 +19,7 @@ import dev.selectune.diffusion.schedulers.DDPMScheduler;
 import dev.selectune.diffusion.schedulers.SchedulerConfig;
 import dev.selectune.diffusion.unet.UNet2DConditionModel;
 import dev.selectune.diffusion.vae.AutoencoderKL;
+import dev.selectune.training.checkpoint.TrainingCheckpoint;
 import dev.selectune.training.data.PromptEncoder;
 import dev.selectune.training.data.Resolutions;
 import dev.selectune.training.data.TrainingData;
@@ -67,7 +68,10 @@ public final class SelectiveTrainer {
         int levels = folder.config("unet").getAsJsonArray("block_out_channels").size();
         Resolutions res = Resolutions.of(config, info.nativeResolution(), info.vaeScaleFactor(), levels);
         List<BufferedImage> decoded = TrainingDataBuilder.decodeAll(images, res);
-        long seed = config.seed() != null ? config.seed() : new SecureRandom().nextLong();
+        // No seed given: a resumed job keeps the one its checkpoint was taken with, a new job draws one.
+        long seed = config.seed() != null ? config.seed() : checkpoints.load()
+                .map(blob -> TrainingCheckpoint.decode(blob).seed())
+                .orElseGet(() -> new SecureRandom().nextLong());
         DataType dtype = dtype(config.precision());
         DDPMScheduler scheduler = new DDPMScheduler(SchedulerConfig.fromJson(folder.schedulerConfig()));
         createDirectories(outputDir);
