@@ -9,17 +9,18 @@ import ai.djl.ndarray.index.NDIndex;
  *
  * <p>There is no fused attention in DJL. Without gradients, the scores are computed one head and one block of query
  * rows at a time, each block at most {@link #budgetBytes()} and at most {@link #CACHE_BLOCK_BYTES}: a 64x64-latent
- * self-attention (4096x4096 per head) then never exists whole, and the block stays in cache between the score
- * product, the softmax and the product with V. With head_dim 40 to 160 both products are memory-bound, so a block
- * that spills out of cache ran at a third of the speed (measured on the 2-core CPU: 64 MiB blocks over all heads
- * 0.93 s, 2 MiB blocks per head 0.42 s for SD1.5's first-level self-attention at 512x512). With gradients the full
- * map is computed, since autograd keeps every block's probabilities anyway.
+ * self-attention (4096x4096 per head) then never exists whole, and a block stays in the caches between the score
+ * product, the softmax and the product with V (with head_dim 40 to 160 both products are memory-bound). Measured on
+ * the 2-core CPU for SD1.5's first-level self-attention at 512x512, one thread: 64 MiB blocks over all heads 0.93 s,
+ * per-head blocks of 2 MiB 0.45 s, 8 MiB 0.48 s, 16 MiB 0.57 s, 32 MiB 1.09 s. With two threads on the shared
+ * machine, blocks below 8 MiB ran several times slower (each op too small to split), hence 16 MiB. With gradients the
+ * full map is computed, since autograd keeps every block's probabilities anyway.
  */
 public final class AttentionKernel {
     /** Default byte budget of one chunk of scores (64 MiB). */
     public static final long DEFAULT_BUDGET = 64L << 20;
-    /** Largest score block computed at once without gradients, sized for the L2/L3 caches. */
-    public static final long CACHE_BLOCK_BYTES = Long.getLong("selectune.attention.block-bytes", 2L << 20);
+    /** Largest score block computed at once without gradients, sized for the L3 cache. */
+    public static final long CACHE_BLOCK_BYTES = Long.getLong("selectune.attention.block-bytes", 16L << 20);
     private static volatile long budgetBytes = Long.getLong("selectune.attention.chunk-bytes", DEFAULT_BUDGET);
 
     private AttentionKernel() {

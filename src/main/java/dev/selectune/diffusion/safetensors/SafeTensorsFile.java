@@ -209,6 +209,11 @@ public final class SafeTensorsFile implements AutoCloseable {
             NDArray owned = want == stored ? view.duplicate() : view.toType(want, true);
             owned.attach(manager);
             return owned;
+        } finally {
+            // The view holds only the buffer's address: keep the mapping reachable (not unmapped by GC) until the
+            // copy is made.
+            java.lang.ref.Reference.reachabilityFence(direct);
+            java.lang.ref.Reference.reachabilityFence(raw);
         }
     }
 
