@@ -1,5 +1,6 @@
 package dev.selectune.training;
 
+import dev.selectune.diffusion.nn.TorchRuntime;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -51,6 +52,7 @@ public final class SelectiveTrainer {
     private final Device device;
 
     public SelectiveTrainer(Path modelDir, Device device) {
+        TorchRuntime.initialize();
         this.modelDir = modelDir;
         this.device = device;
     }

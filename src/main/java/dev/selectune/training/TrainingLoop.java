@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import dev.selectune.diffusion.nn.Autograd;
+import dev.selectune.diffusion.nn.Scalars;
 import dev.selectune.diffusion.schedulers.DDPMScheduler;
 import dev.selectune.training.checkpoint.TrainingCheckpoint;
 import dev.selectune.training.data.TrainingData;
@@ -137,7 +138,7 @@ public final class TrainingLoop {
         if (prior != null) {
             float weight = (float) config.priorLossWeight();
             loss += denoiser.lossAndBackward(prior.noisy(), t, prior.cond(),
-                    pred -> mse(pred, prior.target()).mul(weight), checkpointed).getFloat();
+                    pred -> Scalars.mul(mse(pred, prior.target()), weight), checkpointed).getFloat();
         }
         List<NDArray> grads = params.gradients();
         try {

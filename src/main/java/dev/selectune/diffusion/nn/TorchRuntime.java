@@ -31,8 +31,9 @@ public final class TorchRuntime {
     }
 
     /**
-     * Initializes the PyTorch engine with passive OpenMP waiting ({@link OpenMp}) and the flavor the environment
-     * asks for; later calls do nothing.
+     * Initializes the PyTorch engine with passive OpenMP waiting ({@link OpenMp}), glibc's malloc returning blocks
+     * of 1 MiB and more to the OS ({@link NativeAllocator}; {@code SELECTUNE_MALLOC_THRESHOLD} sets another size,
+     * 0 keeps glibc's default) and the flavor the environment asks for; later calls do nothing.
      */
     public static synchronized void initialize() {
         if (initialized) {
@@ -40,6 +41,12 @@ public final class TorchRuntime {
         }
         // Read once when libtorch loads, so it must come first.
         OpenMp.preferPassiveWaiting();
+        // Freed tensors go back to the OS, so per-step peaks measure the step, not glibc's leftovers.
+        String threshold = setting("SELECTUNE_MALLOC_THRESHOLD");
+        int bytes = threshold == null ? NativeAllocator.DEFAULT_THRESHOLD_BYTES : Integer.parseInt(threshold.trim());
+        if (bytes > 0) {
+            NativeAllocator.returnLargeBlocksToOs(bytes);
+        }
         String flavor = setting("PYTORCH_FLAVOR");
         boolean wantsCuda = flavor != null && flavor.toLowerCase(Locale.ROOT).startsWith("cu");
         boolean explicitPath = setting("PYTORCH_LIBRARY_PATH") != null;
