@@ -16,7 +16,7 @@ import java.util.Set;
  *
  * <p>Absent fields take the default of the named class in diffusers 0.27 (they differ: DDIM and DDPM clip samples
  * and space timesteps "leading" by default, Euler and LMS use "linspace", PNDM does not set alpha to one). Values
- * that would change the computation in ways not implemented here (thresholding, Karras sigmas, continuous
+ * that would change the computation in ways this code does not support (thresholding, Karras sigmas, continuous
  * timesteps, an unknown schedule or prediction type) fail at load, naming the field. DPM-Solver's and PNDM's own
  * fields are read for their classes only (see {@link MultistepOptions}); fields of classes that run on a fallback
  * (UniPC's orders, ...) are ignored, which is what diffusers does when a config is handed to another class with

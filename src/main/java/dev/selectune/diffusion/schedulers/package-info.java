@@ -6,6 +6,6 @@
  * {@link dev.selectune.diffusion.schedulers.DDPMScheduler} noises latents and gives the training target;
  * {@link dev.selectune.diffusion.schedulers.Schedulers#forSampling} picks the
  * {@link dev.selectune.diffusion.schedulers.SamplingScheduler} for a config: DDIM, Euler, DPM-Solver++ or PNDM,
- * with documented fallbacks for the classes not implemented here.
+ * with documented fallbacks for the classes this code does not support.
  */
 package dev.selectune.diffusion.schedulers;

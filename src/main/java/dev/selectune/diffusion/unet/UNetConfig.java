@@ -128,7 +128,7 @@ public record UNetConfig(
         if (!className.equals("UNet2DConditionModel")) {
             throw r.fail("_class_name", "'" + className + "' is not supported (only UNet2DConditionModel)");
         }
-        // Options whose non-default values change the computation and are not implemented here.
+        // Options whose non-default values change the computation and this code does not support.
         r.requireDefault("class_embed_type", null);
         r.requireDefault("num_class_embeds", null);
         r.requireDefault("class_embeddings_concat", false);
@@ -150,7 +150,7 @@ public record UNetConfig(
         r.requireFalseOrAllFalse("mid_block_only_cross_attention");
         if (r.number("dropout", 0) != 0) {
             // Only matters in training; DreamBooth-LoRA trains with the base's dropout off.
-            throw r.fail("dropout", "must be 0 (dropout inside the UNet is not implemented)");
+            throw r.fail("dropout", "must be 0 (dropout inside the UNet is not supported)");
         }
         if (o.has("num_attention_heads") && !o.get("num_attention_heads").isJsonNull()) {
             // diffusers 0.27 itself rejects this: attention_head_dim carries the head count.
