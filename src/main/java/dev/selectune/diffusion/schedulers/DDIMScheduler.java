@@ -129,19 +129,12 @@ public final class DDIMScheduler implements SamplingScheduler {
         float sqrtAlphaPrev = (float) Math.sqrt(alphaProdPrev);
 
         NDArray predOriginal = Scopes.run(() -> {
-            NDArray x0 = switch (config.predictionType()) {
-                case EPSILON -> sample.sub(modelOutput.mul(sqrtBeta)).div(sqrtAlpha);
-                case SAMPLE -> modelOutput.duplicate();
-                case V_PREDICTION -> sample.mul(sqrtAlpha).sub(modelOutput.mul(sqrtBeta));
-            };
+            NDArray x0 = ModelOutputs.originalSample(config.predictionType(), modelOutput, sample, sqrtAlpha, sqrtBeta);
             return config.clipSample() ? x0.clip(-config.clipSampleRange(), config.clipSampleRange()) : x0;
         });
         NDArray prev = Scopes.run(() -> {
-            NDArray predEpsilon = switch (config.predictionType()) {
-                case EPSILON -> modelOutput;
-                case SAMPLE -> sample.sub(predOriginal.mul(sqrtAlpha)).div(sqrtBeta);
-                case V_PREDICTION -> modelOutput.mul(sqrtAlpha).add(sample.mul(sqrtBeta));
-            };
+            NDArray predEpsilon = ModelOutputs.epsilon(config.predictionType(), modelOutput, sample, predOriginal,
+                    sqrtAlpha, sqrtBeta);
             NDArray x = predOriginal.mul(sqrtAlphaPrev).add(predEpsilon.mul(directionScale));
             return eta > 0 ? x.add(varianceNoise.mul(stdDev)) : x;
         });

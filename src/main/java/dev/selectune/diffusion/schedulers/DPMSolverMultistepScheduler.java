@@ -132,11 +132,8 @@ public final class DPMSolverMultistepScheduler implements SamplingScheduler {
                 && (options.eulerAtFinal() || (options.lowerOrderFinal() && n < 15) || options.finalSigmaZero());
         boolean firstOrder = options.solverOrder() == 1 || previousX0 == null || lowerOrderFinal;
 
-        NDArray x0 = Scopes.run(() -> switch (config.predictionType()) {
-            case EPSILON -> sample.sub(modelOutput.mul(s0.sigma)).div(s0.alpha);
-            case V_PREDICTION -> sample.mul(s0.alpha).sub(modelOutput.mul(s0.sigma));
-            case SAMPLE -> modelOutput.duplicate();
-        });
+        NDArray x0 = Scopes.run(() -> ModelOutputs.originalSample(config.predictionType(), modelOutput, sample,
+                s0.alpha, s0.sigma));
         NDArray prev = Scopes.run(() -> {
             NDArray linear = sample.mul(t.sigma / s0.sigma).sub(x0.mul(t.alpha * phi));
             if (firstOrder) {
