@@ -43,10 +43,7 @@ public final class DDIMScheduler implements SamplingScheduler {
      * {@code round(linspace(0, N-1, n))}; numpy's round is half-to-even, as {@link Math#rint}.
      */
     static long[] spacedTimesteps(SchedulerConfig config, int n) {
-        int trainSteps = config.numTrainTimesteps();
-        if (n < 1 || n > trainSteps) {
-            throw new IllegalArgumentException("num_inference_steps must be in [1, " + trainSteps + "], got " + n);
-        }
+        int trainSteps = config.requireInferenceSteps(n);
         long[] out = new long[n];
         switch (config.timestepSpacing()) {
             case LEADING -> {
@@ -73,11 +70,7 @@ public final class DDIMScheduler implements SamplingScheduler {
 
     @Override
     public float[] timesteps() {
-        float[] out = new float[timesteps.length];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = timesteps[i];
-        }
-        return out;
+        return Numpy.asFloat32(timesteps);
     }
 
     /** The timesteps as diffusers' int64 tensor holds them. */

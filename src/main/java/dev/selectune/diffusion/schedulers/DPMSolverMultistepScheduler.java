@@ -28,14 +28,7 @@ public final class DPMSolverMultistepScheduler implements SamplingScheduler {
     public DPMSolverMultistepScheduler(SchedulerConfig config) {
         this.config = config;
         this.options = config.multistep();
-        float[] alphasCumprod = NoiseSchedule.of(config).alphasCumprod();
-        if (config.rescaleBetasZeroSnr()) {
-            alphasCumprod[alphasCumprod.length - 1] = (float) Math.pow(2, -24);
-        }
-        trainSigmas = new float[alphasCumprod.length];
-        for (int i = 0; i < trainSigmas.length; i++) {
-            trainSigmas[i] = (float) Math.sqrt((1f - alphasCumprod[i]) / alphasCumprod[i]);
-        }
+        this.trainSigmas = NoiseSchedule.trainSigmas(config);
     }
 
     @Override
@@ -49,10 +42,7 @@ public final class DPMSolverMultistepScheduler implements SamplingScheduler {
      */
     @Override
     public void setTimesteps(int n) {
-        int trainSteps = config.numTrainTimesteps();
-        if (n < 1 || n > trainSteps) {
-            throw new IllegalArgumentException("num_inference_steps must be in [1, " + trainSteps + "], got " + n);
-        }
+        int trainSteps = config.requireInferenceSteps(n);
         long[] ts = new long[n];
         switch (config.timestepSpacing()) {
             case LINSPACE -> {
@@ -82,11 +72,7 @@ public final class DPMSolverMultistepScheduler implements SamplingScheduler {
 
     @Override
     public float[] timesteps() {
-        float[] out = new float[timesteps.length];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = timesteps[i];
-        }
-        return out;
+        return Numpy.asFloat32(timesteps);
     }
 
     public long[] integerTimesteps() {

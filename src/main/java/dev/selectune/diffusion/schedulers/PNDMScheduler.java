@@ -69,11 +69,7 @@ public final class PNDMScheduler implements SamplingScheduler {
 
     @Override
     public float[] timesteps() {
-        float[] out = new float[timesteps.length];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = timesteps[i];
-        }
-        return out;
+        return Numpy.asFloat32(timesteps);
     }
 
     public long[] integerTimesteps() {

@@ -201,6 +201,14 @@ public record SchedulerConfig(String className, int numTrainTimesteps, double be
                 bool(json, "euler_at_final", false), finalSigmas.equals("zero"), false);
     }
 
+    /** Checks a num_inference_steps against num_train_timesteps and returns the latter. */
+    int requireInferenceSteps(int n) {
+        if (n < 1 || n > numTrainTimesteps) {
+            throw new IllegalArgumentException("num_inference_steps must be in [1, " + numTrainTimesteps + "], got " + n);
+        }
+        return numTrainTimesteps;
+    }
+
     /** The same schedule with another prediction type (a model that was fine-tuned to predict v, say). */
     public SchedulerConfig withPredictionType(PredictionType type) {
         return new SchedulerConfig(className, numTrainTimesteps, betaStart, betaEnd, betaSchedule, trainedBetas, type,
