@@ -78,17 +78,6 @@ public final class DDIMScheduler implements SamplingScheduler {
         return timesteps.clone();
     }
 
-    /** DDIM needs no input scaling. */
-    @Override
-    public float initNoiseSigma() {
-        return 1.0f;
-    }
-
-    @Override
-    public NDArray scaleModelInput(NDArray sample, int stepIndex) {
-        return sample.duplicate();
-    }
-
     @Override
     public SchedulerOutput step(NDArray modelOutput, int stepIndex, NDArray sample) {
         requireTimesteps();

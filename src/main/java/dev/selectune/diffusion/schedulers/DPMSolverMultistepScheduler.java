@@ -84,17 +84,6 @@ public final class DPMSolverMultistepScheduler implements SamplingScheduler {
         return sigmas.clone();
     }
 
-    /** The sample lives in DDIM's units, so the initial noise is unit Gaussian. */
-    @Override
-    public float initNoiseSigma() {
-        return 1.0f;
-    }
-
-    @Override
-    public NDArray scaleModelInput(NDArray sample, int stepIndex) {
-        return sample.duplicate();
-    }
-
     @Override
     public SchedulerOutput step(NDArray modelOutput, int stepIndex, NDArray sample) {
         if (sigmas.length == 0) {

@@ -76,16 +76,6 @@ public final class PNDMScheduler implements SamplingScheduler {
         return timesteps.clone();
     }
 
-    @Override
-    public float initNoiseSigma() {
-        return 1.0f;
-    }
-
-    @Override
-    public NDArray scaleModelInput(NDArray sample, int stepIndex) {
-        return sample.duplicate();
-    }
-
     /**
      * {@code step_plms}. The returned x0 is the one implied by the combined noise estimate (PNDM itself reports
      * none).
