@@ -9,6 +9,7 @@ import dev.selectune.training.Schedule;
 import dev.selectune.training.SelectiveTrainer;
 import dev.selectune.training.StepReport;
 import dev.selectune.training.TrainingConfig;
+import dev.selectune.training.TrainingOverrides;
 import dev.selectune.training.TrainingResult;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -121,36 +122,12 @@ public final class TrainCommand implements Callable<Integer> {
     }
 
     TrainingConfig config() {
-        TrainingConfig.Builder b = TrainingConfig.builder(prompt);
-        if (classPrompt != null) b.classPrompt(classPrompt);
-        if (validationPrompts != null) b.validationPrompts(validationPrompts);
-        if (schedule != null) b.schedule(Schedule.fromWireName(schedule.toLowerCase(Locale.ROOT)));
-        if (steps != null) b.steps(steps);
-        if (seed != null) b.seed(seed);
-        if (resolution != null) b.resolution(resolution);
-        if (resizeRatio != null) b.resizeRatio(resizeRatio);
-        if (rank != null) b.rank(rank);
-        if (loraAlpha != null) b.loraAlpha(loraAlpha);
-        if (learningRate != null) b.learningRate(learningRate);
-        if (adamBeta1 != null) b.adamBeta1(adamBeta1);
-        if (adamBeta2 != null) b.adamBeta2(adamBeta2);
-        if (adamEpsilon != null) b.adamEpsilon(adamEpsilon);
-        if (weightDecay != null) b.weightDecay(weightDecay);
-        if (maxGradNorm != null) b.maxGradNorm(maxGradNorm);
-        if (zoPerturbations != null) b.zoPerturbations(zoPerturbations);
-        if (zoEpsilon != null) b.zoEpsilon(zoEpsilon);
-        if (zoLearningRate != null) b.zoLearningRate(zoLearningRate);
-        if (k != null) b.k(k);
-        if (tMid != null) b.tMid(tMid);
-        if (tMax != null) b.tMax(tMax);
-        b.gradientCheckpointing(gradientCheckpointing).horizontalFlip(horizontalFlip);
-        if (checkpointEvery != null) b.checkpointEvery(checkpointEvery);
-        if (numClassImages != null) b.numClassImages(numClassImages);
-        if (priorLossWeight != null) b.priorLossWeight(priorLossWeight);
-        if (validationSteps != null) b.validationSteps(validationSteps);
-        if (guidanceScale != null) b.guidanceScale(guidanceScale);
-        if (precision != null) b.precision(precision);
-        return b.build();
+        Schedule parsed = schedule == null ? null : Schedule.fromWireName(schedule.toLowerCase(Locale.ROOT));
+        return new TrainingOverrides(classPrompt, validationPrompts, parsed, steps, seed, resolution, resizeRatio, rank,
+                loraAlpha, learningRate, adamBeta1, adamBeta2, adamEpsilon, weightDecay, maxGradNorm, zoPerturbations,
+                zoEpsilon, zoLearningRate, k, tMid, tMax, gradientCheckpointing, horizontalFlip, checkpointEvery,
+                numClassImages, priorLossWeight, validationSteps, guidanceScale, precision)
+                .applyTo(TrainingConfig.builder(prompt)).build();
     }
 
     /** Files as given; a folder contributes its .jpg/.jpeg/.png/.webp files in name order. */

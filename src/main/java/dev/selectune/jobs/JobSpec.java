@@ -3,6 +3,7 @@ package dev.selectune.jobs;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import dev.selectune.training.Schedule;
 import dev.selectune.training.TrainingConfig;
+import dev.selectune.training.TrainingOverrides;
 import tools.jackson.databind.PropertyNamingStrategies;
 import tools.jackson.databind.annotation.JsonNaming;
 
@@ -59,43 +60,19 @@ public record JobSpec(
 
     public Checked check() {
         List<String> problems = new ArrayList<>();
-        TrainingConfig.Builder b = TrainingConfig.builder(instancePrompt);
-        if (classPrompt != null) b.classPrompt(classPrompt);
-        if (validationPrompts != null) b.validationPrompts(validationPrompts);
+        Schedule parsed = null;
         if (schedule != null) {
             try {
-                b.schedule(Schedule.fromWireName(schedule));
+                parsed = Schedule.fromWireName(schedule);
             } catch (IllegalArgumentException e) {
                 problems.add("schedule: " + e.getMessage());
             }
         }
-        if (steps != null) b.steps(steps);
-        b.seed(seed);
-        b.resolution(resolution);
-        if (resizeRatio != null) b.resizeRatio(resizeRatio);
-        if (rank != null) b.rank(rank);
-        b.loraAlpha(loraAlpha);
-        if (learningRate != null) b.learningRate(learningRate);
-        if (adamBeta1 != null) b.adamBeta1(adamBeta1);
-        if (adamBeta2 != null) b.adamBeta2(adamBeta2);
-        if (adamEpsilon != null) b.adamEpsilon(adamEpsilon);
-        if (weightDecay != null) b.weightDecay(weightDecay);
-        if (maxGradNorm != null) b.maxGradNorm(maxGradNorm);
-        if (zoPerturbations != null) b.zoPerturbations(zoPerturbations);
-        if (zoEpsilon != null) b.zoEpsilon(zoEpsilon);
-        if (zoLearningRate != null) b.zoLearningRate(zoLearningRate);
-        if (k != null) b.k(k);
-        if (tMid != null) b.tMid(tMid);
-        if (tMax != null) b.tMax(tMax);
-        if (gradientCheckpointing != null) b.gradientCheckpointing(gradientCheckpointing);
-        if (horizontalFlip != null) b.horizontalFlip(horizontalFlip);
-        if (checkpointEvery != null) b.checkpointEvery(checkpointEvery);
-        if (numClassImages != null) b.numClassImages(numClassImages);
-        if (priorLossWeight != null) b.priorLossWeight(priorLossWeight);
-        if (validationSteps != null) b.validationSteps(validationSteps);
-        if (guidanceScale != null) b.guidanceScale(guidanceScale);
-        if (precision != null) b.precision(precision);
-        TrainingConfig config = b.build();
+        TrainingConfig config = new TrainingOverrides(classPrompt, validationPrompts, parsed, steps, seed, resolution,
+                resizeRatio, rank, loraAlpha, learningRate, adamBeta1, adamBeta2, adamEpsilon, weightDecay, maxGradNorm,
+                zoPerturbations, zoEpsilon, zoLearningRate, k, tMid, tMax, gradientCheckpointing, horizontalFlip,
+                checkpointEvery, numClassImages, priorLossWeight, validationSteps, guidanceScale, precision)
+                .applyTo(TrainingConfig.builder(instancePrompt)).build();
         problems.addAll(config.problems());
         if (metadata != null && metadata.size() > 16) {
             problems.add("metadata: at most 16 keys, got " + metadata.size());

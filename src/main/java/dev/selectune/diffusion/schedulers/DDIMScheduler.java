@@ -43,10 +43,7 @@ public final class DDIMScheduler implements SamplingScheduler {
      * {@code round(linspace(0, N-1, n))}; numpy's round is half-to-even, as {@link Math#rint}.
      */
     static long[] spacedTimesteps(SchedulerConfig config, int n) {
-        int trainSteps = config.numTrainTimesteps();
-        if (n < 1 || n > trainSteps) {
-            throw new IllegalArgumentException("num_inference_steps must be in [1, " + trainSteps + "], got " + n);
-        }
+        int trainSteps = config.requireInferenceSteps(n);
         long[] out = new long[n];
         switch (config.timestepSpacing()) {
             case LEADING -> {
@@ -73,27 +70,12 @@ public final class DDIMScheduler implements SamplingScheduler {
 
     @Override
     public float[] timesteps() {
-        float[] out = new float[timesteps.length];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = timesteps[i];
-        }
-        return out;
+        return Numpy.asFloat32(timesteps);
     }
 
     /** The timesteps as diffusers' int64 tensor holds them. */
     public long[] integerTimesteps() {
         return timesteps.clone();
-    }
-
-    /** DDIM needs no input scaling. */
-    @Override
-    public float initNoiseSigma() {
-        return 1.0f;
-    }
-
-    @Override
-    public NDArray scaleModelInput(NDArray sample, int stepIndex) {
-        return sample.duplicate();
     }
 
     @Override
@@ -129,19 +111,12 @@ public final class DDIMScheduler implements SamplingScheduler {
         float sqrtAlphaPrev = (float) Math.sqrt(alphaProdPrev);
 
         NDArray predOriginal = Scopes.run(() -> {
-            NDArray x0 = switch (config.predictionType()) {
-                case EPSILON -> sample.sub(modelOutput.mul(sqrtBeta)).div(sqrtAlpha);
-                case SAMPLE -> modelOutput.duplicate();
-                case V_PREDICTION -> sample.mul(sqrtAlpha).sub(modelOutput.mul(sqrtBeta));
-            };
+            NDArray x0 = ModelOutputs.originalSample(config.predictionType(), modelOutput, sample, sqrtAlpha, sqrtBeta);
             return config.clipSample() ? x0.clip(-config.clipSampleRange(), config.clipSampleRange()) : x0;
         });
         NDArray prev = Scopes.run(() -> {
-            NDArray predEpsilon = switch (config.predictionType()) {
-                case EPSILON -> modelOutput;
-                case SAMPLE -> sample.sub(predOriginal.mul(sqrtAlpha)).div(sqrtBeta);
-                case V_PREDICTION -> modelOutput.mul(sqrtAlpha).add(sample.mul(sqrtBeta));
-            };
+            NDArray predEpsilon = ModelOutputs.epsilon(config.predictionType(), modelOutput, sample, predOriginal,
+                    sqrtAlpha, sqrtBeta);
             NDArray x = predOriginal.mul(sqrtAlphaPrev).add(predEpsilon.mul(directionScale));
             return eta > 0 ? x.add(varianceNoise.mul(stdDev)) : x;
         });

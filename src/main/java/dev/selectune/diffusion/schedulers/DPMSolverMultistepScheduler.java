@@ -28,14 +28,7 @@ public final class DPMSolverMultistepScheduler implements SamplingScheduler {
     public DPMSolverMultistepScheduler(SchedulerConfig config) {
         this.config = config;
         this.options = config.multistep();
-        float[] alphasCumprod = NoiseSchedule.of(config).alphasCumprod();
-        if (config.rescaleBetasZeroSnr()) {
-            alphasCumprod[alphasCumprod.length - 1] = (float) Math.pow(2, -24);
-        }
-        trainSigmas = new float[alphasCumprod.length];
-        for (int i = 0; i < trainSigmas.length; i++) {
-            trainSigmas[i] = (float) Math.sqrt((1f - alphasCumprod[i]) / alphasCumprod[i]);
-        }
+        this.trainSigmas = NoiseSchedule.trainSigmas(config);
     }
 
     @Override
@@ -49,10 +42,7 @@ public final class DPMSolverMultistepScheduler implements SamplingScheduler {
      */
     @Override
     public void setTimesteps(int n) {
-        int trainSteps = config.numTrainTimesteps();
-        if (n < 1 || n > trainSteps) {
-            throw new IllegalArgumentException("num_inference_steps must be in [1, " + trainSteps + "], got " + n);
-        }
+        int trainSteps = config.requireInferenceSteps(n);
         long[] ts = new long[n];
         switch (config.timestepSpacing()) {
             case LINSPACE -> {
@@ -82,11 +72,7 @@ public final class DPMSolverMultistepScheduler implements SamplingScheduler {
 
     @Override
     public float[] timesteps() {
-        float[] out = new float[timesteps.length];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = timesteps[i];
-        }
-        return out;
+        return Numpy.asFloat32(timesteps);
     }
 
     public long[] integerTimesteps() {
@@ -96,17 +82,6 @@ public final class DPMSolverMultistepScheduler implements SamplingScheduler {
     /** The n + 1 sigmas sqrt((1 - a) / a) of the chosen timesteps, then the final one. */
     public float[] sigmas() {
         return sigmas.clone();
-    }
-
-    /** The sample lives in DDIM's units, so the initial noise is unit Gaussian. */
-    @Override
-    public float initNoiseSigma() {
-        return 1.0f;
-    }
-
-    @Override
-    public NDArray scaleModelInput(NDArray sample, int stepIndex) {
-        return sample.duplicate();
     }
 
     @Override
@@ -132,11 +107,8 @@ public final class DPMSolverMultistepScheduler implements SamplingScheduler {
                 && (options.eulerAtFinal() || (options.lowerOrderFinal() && n < 15) || options.finalSigmaZero());
         boolean firstOrder = options.solverOrder() == 1 || previousX0 == null || lowerOrderFinal;
 
-        NDArray x0 = Scopes.run(() -> switch (config.predictionType()) {
-            case EPSILON -> sample.sub(modelOutput.mul(s0.sigma)).div(s0.alpha);
-            case V_PREDICTION -> sample.mul(s0.alpha).sub(modelOutput.mul(s0.sigma));
-            case SAMPLE -> modelOutput.duplicate();
-        });
+        NDArray x0 = Scopes.run(() -> ModelOutputs.originalSample(config.predictionType(), modelOutput, sample,
+                s0.alpha, s0.sigma));
         NDArray prev = Scopes.run(() -> {
             NDArray linear = sample.mul(t.sigma / s0.sigma).sub(x0.mul(t.alpha * phi));
             if (firstOrder) {

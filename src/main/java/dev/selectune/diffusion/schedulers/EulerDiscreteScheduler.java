@@ -21,15 +21,7 @@ public final class EulerDiscreteScheduler implements SamplingScheduler {
 
     public EulerDiscreteScheduler(SchedulerConfig config) {
         this.config = config;
-        float[] alphasCumprod = NoiseSchedule.of(config).alphasCumprod();
-        if (config.rescaleBetasZeroSnr()) {
-            // A zero terminal alpha-bar would make sigma infinite; diffusers uses 2^-24 instead.
-            alphasCumprod[alphasCumprod.length - 1] = (float) Math.pow(2, -24);
-        }
-        trainSigmas = new float[alphasCumprod.length];
-        for (int i = 0; i < trainSigmas.length; i++) {
-            trainSigmas[i] = (float) Math.sqrt((1f - alphasCumprod[i]) / alphasCumprod[i]);
-        }
+        this.trainSigmas = NoiseSchedule.trainSigmas(config);
     }
 
     @Override
@@ -39,10 +31,7 @@ public final class EulerDiscreteScheduler implements SamplingScheduler {
 
     @Override
     public void setTimesteps(int n) {
-        int trainSteps = config.numTrainTimesteps();
-        if (n < 1 || n > trainSteps) {
-            throw new IllegalArgumentException("num_inference_steps must be in [1, " + trainSteps + "], got " + n);
-        }
+        int trainSteps = config.requireInferenceSteps(n);
         float[] ts = new float[n];
         switch (config.timestepSpacing()) {
             case LINSPACE -> {

@@ -52,6 +52,23 @@ public final class NoiseSchedule {
         return alphasCumprod.clone();
     }
 
+    /**
+     * The k-diffusion sigmas sqrt((1 - a_t) / a_t) of every training timestep, in float32, as Euler and DPM-Solver
+     * set them up. A zero terminal alpha-bar (rescale_betas_zero_snr) would make the last sigma infinite; diffusers
+     * uses 2^-24 there instead.
+     */
+    public static float[] trainSigmas(SchedulerConfig config) {
+        float[] alphasCumprod = of(config).alphasCumprod();
+        if (config.rescaleBetasZeroSnr()) {
+            alphasCumprod[alphasCumprod.length - 1] = (float) Math.pow(2, -24);
+        }
+        float[] sigmas = new float[alphasCumprod.length];
+        for (int i = 0; i < sigmas.length; i++) {
+            sigmas[i] = (float) Math.sqrt((1f - alphasCumprod[i]) / alphasCumprod[i]);
+        }
+        return sigmas;
+    }
+
     /** alphas_cumprod[t] (the signal fraction alpha-bar at training timestep t). */
     public float alphaCumprod(int t) {
         if (t < 0 || t >= alphasCumprod.length) {

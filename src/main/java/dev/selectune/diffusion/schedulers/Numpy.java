@@ -20,6 +20,15 @@ final class Numpy {
         return out;
     }
 
+    /** {@code array.astype(np.float32)} for integer timesteps. */
+    static float[] asFloat32(long[] values) {
+        float[] out = new float[values.length];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = values[i];
+        }
+        return out;
+    }
+
     /** np.interp(x, arange(len(fp)), fp): linear interpolation on integer abscissae, clamped at both ends. */
     static double interp(double x, float[] fp) {
         int last = fp.length - 1;

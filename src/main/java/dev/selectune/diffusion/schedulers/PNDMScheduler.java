@@ -69,25 +69,11 @@ public final class PNDMScheduler implements SamplingScheduler {
 
     @Override
     public float[] timesteps() {
-        float[] out = new float[timesteps.length];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = timesteps[i];
-        }
-        return out;
+        return Numpy.asFloat32(timesteps);
     }
 
     public long[] integerTimesteps() {
         return timesteps.clone();
-    }
-
-    @Override
-    public float initNoiseSigma() {
-        return 1.0f;
-    }
-
-    @Override
-    public NDArray scaleModelInput(NDArray sample, int stepIndex) {
-        return sample.duplicate();
     }
 
     /**
@@ -175,7 +161,8 @@ public final class PNDMScheduler implements SamplingScheduler {
         float alpha = schedule.alphaCumprod(t);
         // v-prediction: the combined v becomes a noise estimate with this step's sample and timestep.
         NDArray eps = config.predictionType() == SchedulerConfig.PredictionType.V_PREDICTION
-                ? Scopes.run(() -> modelOutput.mul((float) Math.sqrt(alpha)).add(sample.mul((float) Math.sqrt(1f - alpha))))
+                ? Scopes.run(() -> ModelOutputs.epsilon(config.predictionType(), modelOutput, sample, null,
+                        (float) Math.sqrt(alpha), (float) Math.sqrt(1f - alpha)))
                 : modelOutput;
         float alphaPrev = prevT >= 0 ? schedule.alphaCumprod(Math.toIntExact(prevT)) : finalAlphaCumprod;
         float beta = 1f - alpha;
@@ -183,7 +170,8 @@ public final class PNDMScheduler implements SamplingScheduler {
         float sampleCoeff = (float) Math.sqrt(alphaPrev / alpha);
         float denominator = alpha * (float) Math.sqrt(betaPrev) + (float) Math.sqrt(alpha * beta * alphaPrev);
         NDArray prev = Scopes.run(() -> sample.mul(sampleCoeff).sub(eps.mul(alphaPrev - alpha).div(denominator)));
-        NDArray x0 = Scopes.run(() -> sample.sub(eps.mul((float) Math.sqrt(beta))).div((float) Math.sqrt(alpha)));
+        NDArray x0 = Scopes.run(() -> ModelOutputs.originalSample(SchedulerConfig.PredictionType.EPSILON, eps, sample,
+                (float) Math.sqrt(alpha), (float) Math.sqrt(beta)));
         return new SchedulerOutput(prev, x0);
     }
 }

@@ -28,11 +28,22 @@ public interface SamplingScheduler {
     /** The UNet's timestep at each evaluation, after {@link #setTimesteps(int)} (float: Euler's may be fractional). */
     float[] timesteps();
 
-    /** The standard deviation of the initial noise, by which unit Gaussian latents are multiplied. */
-    float initNoiseSigma();
+    /**
+     * The standard deviation of the initial noise, by which unit Gaussian latents are multiplied. 1 for the samplers
+     * whose sample lives in DDIM's units (x = sqrt(a) x0 + sqrt(1 - a) eps: DDIM, PNDM, DPM-Solver++); the
+     * sigma-parameterized ones (Euler) override it.
+     */
+    default float initNoiseSigma() {
+        return 1.0f;
+    }
 
-    /** The UNet input at step {@code stepIndex} (a new tensor; identity for DDIM). */
-    NDArray scaleModelInput(NDArray sample, int stepIndex);
+    /**
+     * The UNet input at step {@code stepIndex}, a new tensor: in DDIM's units the sample itself (copied, since the
+     * caller may close either); Euler divides by sqrt(sigma^2 + 1).
+     */
+    default NDArray scaleModelInput(NDArray sample, int stepIndex) {
+        return sample.duplicate();
+    }
 
     /** Advances {@code sample} by one step given the UNet output at step {@code stepIndex}. */
     SchedulerOutput step(NDArray modelOutput, int stepIndex, NDArray sample);

@@ -9,6 +9,7 @@ import dev.selectune.diffusion.pipeline.PipelineException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Locale;
 import java.util.Set;
 
 /**
@@ -41,54 +42,25 @@ public record SchedulerConfig(String className, int numTrainTimesteps, double be
     }
 
     public enum BetaSchedule implements ConfigValue {
-        LINEAR("linear"), SCALED_LINEAR("scaled_linear"), SQUAREDCOS_CAP_V2("squaredcos_cap_v2");
-
-        final String configName;
-
-        BetaSchedule(String configName) {
-            this.configName = configName;
-        }
-
-        @Override
-        public String configName() {
-            return configName;
-        }
+        LINEAR, SCALED_LINEAR, SQUAREDCOS_CAP_V2
     }
 
     /** What the UNet predicts: the noise, the velocity v = sqrt(a) eps - sqrt(1-a) x0, or x0 itself. */
     public enum PredictionType implements ConfigValue {
-        EPSILON("epsilon"), V_PREDICTION("v_prediction"), SAMPLE("sample");
-
-        final String configName;
-
-        PredictionType(String configName) {
-            this.configName = configName;
-        }
-
-        @Override
-        public String configName() {
-            return configName;
-        }
+        EPSILON, V_PREDICTION, SAMPLE
     }
 
     public enum TimestepSpacing implements ConfigValue {
-        LEADING("leading"), TRAILING("trailing"), LINSPACE("linspace");
-
-        final String configName;
-
-        TimestepSpacing(String configName) {
-            this.configName = configName;
-        }
-
-        @Override
-        public String configName() {
-            return configName;
-        }
+        LEADING, TRAILING, LINSPACE
     }
 
-    /** An option's spelling in scheduler_config.json. */
+    /** An option's spelling in scheduler_config.json: the constant's name in lower case ("scaled_linear"). */
     public interface ConfigValue {
-        String configName();
+        String name();
+
+        default String configName() {
+            return name().toLowerCase(Locale.ROOT);
+        }
     }
 
     /** Scheduler classes whose own default timestep spacing is "linspace" (the k-diffusion family). */
@@ -199,6 +171,14 @@ public record SchedulerConfig(String className, int numTrainTimesteps, double be
         }
         return new MultistepOptions(order, solverType.equals("midpoint"), bool(json, "lower_order_final", true),
                 bool(json, "euler_at_final", false), finalSigmas.equals("zero"), false);
+    }
+
+    /** Checks a num_inference_steps against num_train_timesteps and returns the latter. */
+    int requireInferenceSteps(int n) {
+        if (n < 1 || n > numTrainTimesteps) {
+            throw new IllegalArgumentException("num_inference_steps must be in [1, " + numTrainTimesteps + "], got " + n);
+        }
+        return numTrainTimesteps;
     }
 
     /** The same schedule with another prediction type (a model that was fine-tuned to predict v, say). */

@@ -5,19 +5,19 @@ import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.selectune.diffusion.GoldenCase;
-import dev.selectune.diffusion.nn.Autograd;
 import dev.selectune.diffusion.pipeline.PipelineException;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.util.stream.Stream;
 
 import static dev.selectune.diffusion.GoldenCase.COMPONENT;
 import static dev.selectune.diffusion.GoldenCase.assertClose;
 import static dev.selectune.diffusion.GoldenCase.tolerance;
+import static dev.selectune.diffusion.schedulers.SchedulerTesting.config;
+import static dev.selectune.diffusion.schedulers.SchedulerTesting.gaussianTrajectoryError;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -27,30 +27,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * solution: first order it is DDIM, and second order it must track the exact probability-flow trajectory of
  * Gaussian data far better than first order does.
  */
+@ExtendWith(SchedulerTesting.GradOff.class)
 class DPMSolverMultistepSchedulerTest {
     private static final String SD = "{\"_class_name\": \"DPMSolverMultistepScheduler\", \"beta_schedule\": \"scaled_linear\","
             + " \"beta_start\": 0.00085, \"beta_end\": 0.012, \"num_train_timesteps\": 1000, \"steps_offset\": 1}";
-
-    private static boolean previousGradMode;
-
-    @BeforeAll
-    static void gradOff() {
-        previousGradMode = Autograd.isEnabled();
-        Autograd.setEnabled(false);
-    }
-
-    @AfterAll
-    static void restoreGrad() {
-        Autograd.setEnabled(previousGradMode);
-    }
-
-    private static SchedulerConfig config(String json, String... overrides) {
-        JsonObject o = JsonParser.parseString(json).getAsJsonObject();
-        for (int i = 0; i < overrides.length; i += 2) {
-            o.add(overrides[i], JsonParser.parseString(overrides[i + 1]));
-        }
-        return SchedulerConfig.fromJson(o);
-    }
 
     /** np.linspace(0, 999, n+1).round()[::-1][:-1] and (arange(n+1) * (1000 // (n+1)))[::-1][:-1] + 1, from numpy. */
     @Test
@@ -127,45 +107,14 @@ class DPMSolverMultistepSchedulerTest {
         assertTrue(first > 4 * second, "first order " + first + " vs second order " + second);
     }
 
+    /** Error after the first n - 1 of 10 steps, against the exact point at the last timestep. */
     private static double gaussianError(int order) {
-        double s = 0.5;
-        float[] z = {1f, -2f, 0.3f};
         DPMSolverMultistepScheduler dpm = new DPMSolverMultistepScheduler(config(SD, "timestep_spacing", "\"linspace\"",
                 "solver_order", Integer.toString(order)));
-        NoiseSchedule schedule = NoiseSchedule.of(dpm.config());
         int n = 10;
         dpm.setTimesteps(n);
         long[] ts = dpm.integerTimesteps();
-        try (NDManager m = NDManager.newBaseManager()) {
-            NDArray x = m.create(scaled(z, std(schedule, ts[0], s)));
-            for (int i = 0; i < n - 1; i++) {
-                double a = schedule.alphaCumprod((int) ts[i]);
-                // Exact denoiser D = sqrt(a) s^2 x / (a s^2 + 1 - a); eps = (x - sqrt(a) D) / sqrt(1 - a).
-                double c = (1 - a * s * s / (a * s * s + 1 - a)) / Math.sqrt(1 - a);
-                NDArray eps = x.mul((float) c);
-                x = dpm.step(eps, i, x).prevSample();
-            }
-            float[] got = x.toFloatArray();
-            float[] exact = scaled(z, std(schedule, ts[n - 1], s));
-            double worst = 0;
-            for (int i = 0; i < z.length; i++) {
-                worst = Math.max(worst, Math.abs(got[i] - exact[i]));
-            }
-            return worst;
-        }
-    }
-
-    private static double std(NoiseSchedule schedule, long t, double s) {
-        double a = schedule.alphaCumprod((int) t);
-        return Math.sqrt(a * s * s + 1 - a);
-    }
-
-    private static float[] scaled(float[] z, double factor) {
-        float[] out = new float[z.length];
-        for (int i = 0; i < z.length; i++) {
-            out[i] = (float) (z[i] * factor);
-        }
-        return out;
+        return gaussianTrajectoryError(dpm, n - 1, NoiseSchedule.of(dpm.config()).alphaCumprod((int) ts[n - 1]));
     }
 
     /** A config as diffusers saves it, with its -Infinity literal and the fields of every option. */

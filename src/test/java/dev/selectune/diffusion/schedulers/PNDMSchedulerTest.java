@@ -5,19 +5,19 @@ import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.selectune.diffusion.GoldenCase;
-import dev.selectune.diffusion.nn.Autograd;
 import dev.selectune.diffusion.pipeline.PipelineException;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.util.stream.Stream;
 
 import static dev.selectune.diffusion.GoldenCase.COMPONENT;
 import static dev.selectune.diffusion.GoldenCase.assertClose;
 import static dev.selectune.diffusion.GoldenCase.tolerance;
+import static dev.selectune.diffusion.schedulers.SchedulerTesting.config;
+import static dev.selectune.diffusion.schedulers.SchedulerTesting.gaussianTrajectoryError;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -28,33 +28,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * (the same transfer function), and against the exact probability-flow trajectory of Gaussian data, which its
  * fourth-order multistep must follow far better than DDIM.
  */
+@ExtendWith(SchedulerTesting.GradOff.class)
 class PNDMSchedulerTest {
     /** Stable Diffusion 1.5's scheduler_config.json. */
     private static final String SD15 = "{\"_class_name\": \"PNDMScheduler\", \"_diffusers_version\": \"0.6.0\","
             + " \"beta_end\": 0.012, \"beta_schedule\": \"scaled_linear\", \"beta_start\": 0.00085,"
             + " \"num_train_timesteps\": 1000, \"set_alpha_to_one\": false, \"skip_prk_steps\": true,"
             + " \"steps_offset\": 1, \"trained_betas\": null, \"clip_sample\": false}";
-
-    private static boolean previousGradMode;
-
-    @BeforeAll
-    static void gradOff() {
-        previousGradMode = Autograd.isEnabled();
-        Autograd.setEnabled(false);
-    }
-
-    @AfterAll
-    static void restoreGrad() {
-        Autograd.setEnabled(previousGradMode);
-    }
-
-    private static SchedulerConfig config(String json, String... overrides) {
-        JsonObject o = JsonParser.parseString(json).getAsJsonObject();
-        for (int i = 0; i < overrides.length; i += 2) {
-            o.add(overrides[i], JsonParser.parseString(overrides[i + 1]));
-        }
-        return SchedulerConfig.fromJson(o);
-    }
 
     /** concat(ts[:-1], ts[-2:-1], ts[-1:])[::-1] as numpy gives it for 10 steps of each spacing. */
     @Test
@@ -109,40 +89,11 @@ class PNDMSchedulerTest {
         assertTrue(ddim > 3 * pndm, "DDIM " + ddim + " vs PNDM " + pndm);
     }
 
+    /** Error after every evaluation of 10 steps, against the exact point at alphas_cumprod[0]. */
     private static double gaussianError(SamplingScheduler sampler) {
-        double s = 0.5;
-        float[] z = {1f, -2f, 0.3f};
-        NoiseSchedule schedule = NoiseSchedule.of(sampler.config());
         sampler.setTimesteps(10);
-        float[] ts = sampler.timesteps();
-        try (NDManager m = NDManager.newBaseManager()) {
-            NDArray x = m.create(scaled(z, std(schedule.alphaCumprod((int) ts[0]), s)));
-            for (int i = 0; i < ts.length; i++) {
-                double a = schedule.alphaCumprod((int) ts[i]);
-                // Exact denoiser D = sqrt(a) s^2 x / (a s^2 + 1 - a); eps = (x - sqrt(a) D) / sqrt(1 - a).
-                double c = (1 - a * s * s / (a * s * s + 1 - a)) / Math.sqrt(1 - a);
-                x = sampler.step(x.mul((float) c), i, x).prevSample();
-            }
-            float[] got = x.toFloatArray();
-            float[] exact = scaled(z, std(schedule.alphaCumprod(0), s));
-            double worst = 0;
-            for (int i = 0; i < z.length; i++) {
-                worst = Math.max(worst, Math.abs(got[i] - exact[i]));
-            }
-            return worst;
-        }
-    }
-
-    private static double std(double alphaCumprod, double s) {
-        return Math.sqrt(alphaCumprod * s * s + 1 - alphaCumprod);
-    }
-
-    private static float[] scaled(float[] z, double factor) {
-        float[] out = new float[z.length];
-        for (int i = 0; i < z.length; i++) {
-            out[i] = (float) (z[i] * factor);
-        }
-        return out;
+        return gaussianTrajectoryError(sampler, sampler.timesteps().length,
+                NoiseSchedule.of(sampler.config()).alphaCumprod(0));
     }
 
     @Test

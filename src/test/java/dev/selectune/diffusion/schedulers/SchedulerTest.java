@@ -6,15 +6,13 @@ import ai.djl.ndarray.types.Shape;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.selectune.diffusion.GoldenCase;
-import dev.selectune.diffusion.nn.Autograd;
 import dev.selectune.diffusion.pipeline.PipelineException;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicContainer;
 import org.junit.jupiter.api.DynamicNode;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -33,24 +31,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Schedulers against the golden {@code sched.*}, {@code ddpm.*} and {@code ddim.*} entries of every bundled case
  * (diffusers 0.27), and Euler against values derived independently (no golden exists for it).
  */
+@ExtendWith(SchedulerTesting.GradOff.class)
 class SchedulerTest {
     /** Stable Diffusion's schedule as its checkpoints configure it. */
     private static final String SD_CONFIG = "{\"_class_name\": \"EulerDiscreteScheduler\", \"beta_schedule\": \"scaled_linear\","
             + " \"beta_start\": 0.00085, \"beta_end\": 0.012, \"num_train_timesteps\": 1000, \"steps_offset\": 1,"
             + " \"timestep_spacing\": \"leading\", \"prediction_type\": \"epsilon\", \"clip_sample\": false}";
-
-    private static boolean previousGradMode;
-
-    @BeforeAll
-    static void gradOff() {
-        previousGradMode = Autograd.isEnabled();
-        Autograd.setEnabled(false);
-    }
-
-    @AfterAll
-    static void restoreGrad() {
-        Autograd.setEnabled(previousGradMode);
-    }
 
     @TestFactory
     Stream<DynamicNode> goldenCases() {
