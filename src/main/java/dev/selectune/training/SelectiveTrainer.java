@@ -1,6 +1,5 @@
 package dev.selectune.training;
 
-import dev.selectune.diffusion.nn.TorchRuntime;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -9,6 +8,7 @@ import ai.djl.ndarray.types.DataType;
 import dev.selectune.diffusion.lora.LoraFormat;
 import dev.selectune.diffusion.lora.LoraNetwork;
 import dev.selectune.diffusion.nn.Autograd;
+import dev.selectune.diffusion.nn.TorchRuntime;
 import dev.selectune.diffusion.pipeline.Generation;
 import dev.selectune.diffusion.pipeline.GenerationRequest;
 import dev.selectune.diffusion.pipeline.ModelInfo;
