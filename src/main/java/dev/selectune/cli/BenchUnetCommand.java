@@ -14,6 +14,7 @@ import dev.selectune.diffusion.unet.AddedConditions;
 import dev.selectune.diffusion.unet.UNet2DConditionModel;
 import dev.selectune.diffusion.unet.UNetConfig;
 import dev.selectune.diffusion.unet.UNetFlops;
+import dev.selectune.training.memory.FreeMemory;
 import dev.selectune.training.memory.MemoryProbe;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -62,7 +63,7 @@ public final class BenchUnetCommand implements Callable<Integer> {
             + "machine shared with other jobs, 1 thread avoids measuring the threads' waits for each other")
     Integer threads;
 
-    @Option(names = "--malloc-threshold", defaultValue = "1048576", description = "glibc mmap/trim threshold in bytes "
+    @Option(names = "--malloc-threshold", defaultValue = "" + NativeAllocator.DEFAULT_THRESHOLD_BYTES, description = "glibc mmap/trim threshold in bytes "
             + "(see NativeAllocator), so freed tensors leave the resident set; 0 keeps glibc's dynamic default")
     int mallocThreshold;
 
@@ -145,6 +146,10 @@ public final class BenchUnetCommand implements Callable<Integer> {
                     result.put("backward_seconds", bwd[0]);
                     result.put("backward_process_cpu_seconds", bwd[1]);
                     result.put("backward_peak_bytes_above_weights", probe.read().peakBytes() - weightsResident);
+                    if (backward.equals("plain")) {
+                        result.put("graph_bytes_above_weights", graphBytes(unet, in, config, latent, base, probe)
+                                - weightsResident);
+                    }
                 }
             }
         }
@@ -166,6 +171,27 @@ public final class BenchUnetCommand implements Callable<Integer> {
             System.out.println("wrote " + json);
         }
         return 0;
+    }
+
+    /**
+     * The resident set once a plain forward has recorded its graph, before the backward: what autograd keeps for
+     * the backward (plus the weights). One untimed iteration; malloc's free holes are returned first.
+     */
+    private static long graphBytes(UNet2DConditionModel unet, Inputs in, UNetConfig config, long latent,
+                                   NDManager base, MemoryProbe probe) {
+        try (NDManager step = base.newSubManager()) {
+            NDArray target = step.randomNormal(new Shape(1, config.outChannels(), latent, latent));
+            long[] resident = new long[1];
+            Autograd.withGrad(() -> {
+                NDArray loss = unet.forward(in.sample(step), in.timestep(step), in.context(step), in.added(step))
+                        .sub(target).square().mean();
+                FreeMemory.returnNative();
+                resident[0] = probe.read().currentBytes();
+                Autograd.backward(loss);
+                return loss;
+            });
+            return resident[0];
+        }
     }
 
     /** Random inputs of the right shapes; SDXL-like configs also get pooled text embeddings and time ids. */
@@ -243,6 +269,10 @@ public final class BenchUnetCommand implements Callable<Integer> {
             System.out.printf("%-40s %.3f s%n", "forward+backward into LoRA (" + r.get("backward_mode") + ")",
                     (double) r.get("backward_seconds"));
             System.out.printf("%-40s %.3f GiB%n", "  peak above weights", gib(r.get("backward_peak_bytes_above_weights")));
+            if (r.containsKey("graph_bytes_above_weights")) {
+                System.out.printf("%-40s %.3f GiB%n", "  kept for backward (after forward)",
+                        gib(r.get("graph_bytes_above_weights")));
+            }
         }
         System.out.printf("%-40s %.1f GFLOP%n", "forward FLOPs", (double) r.get("forward_flops") / 1e9);
         System.out.printf("%-40s %.1f GFLOP/s%n", "forward achieved", (double) r.get("forward_flops_per_second") / 1e9);

@@ -8,6 +8,7 @@ import dev.selectune.diffusion.nn.Scalars;
 import dev.selectune.diffusion.schedulers.DDPMScheduler;
 import dev.selectune.training.checkpoint.TrainingCheckpoint;
 import dev.selectune.training.data.TrainingData;
+import dev.selectune.training.memory.FreeMemory;
 import dev.selectune.training.memory.MemoryProbe;
 import dev.selectune.training.optim.AdamW;
 import dev.selectune.training.optim.GradientClipping;
@@ -69,6 +70,10 @@ public final class TrainingLoop {
 
     public Outcome run(StepListener listener, CancellationToken cancel, CheckpointStore checkpoints) {
         params.requireGradients();
+        if (!probe.isGpu()) {
+            // Loading and encoding left the JVM heap large and garbage-touched; shrunk now, it stays small.
+            FreeMemory.returnJavaHeap();
+        }
         List<StepReport> history = new ArrayList<>();
         int start = checkpoints.load().map(blob -> restore(TrainingCheckpoint.decode(blob), history)).orElse(0);
         for (int step = start + 1; step <= config.steps(); step++) {
@@ -87,6 +92,9 @@ public final class TrainingLoop {
     }
 
     private StepReport step(int step) {
+        // Small tensors freed by the previous step (or by the VAE and text encoders before the first) stay resident
+        // in malloc's arenas until trimmed; trimmed, this step's peak starts from the weights and is its own.
+        FreeMemory.returnNative();
         probe.reset();
         long started = System.nanoTime();
         SplittableRandom random = StepRandom.forStep(seed, step);

@@ -32,7 +32,7 @@ public final class TorchRuntime {
 
     /**
      * Initializes the PyTorch engine with passive OpenMP waiting ({@link OpenMp}), glibc's malloc returning blocks
-     * of 1 MiB and more to the OS ({@link NativeAllocator}; {@code SELECTUNE_MALLOC_THRESHOLD} sets another size,
+     * of 256 KiB and more to the OS ({@link NativeAllocator}; {@code SELECTUNE_MALLOC_THRESHOLD} sets another size,
      * 0 keeps glibc's default) and the flavor the environment asks for; later calls do nothing.
      */
     public static synchronized void initialize() {

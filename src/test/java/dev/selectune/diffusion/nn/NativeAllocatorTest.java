@@ -1,0 +1,42 @@
+package dev.selectune.diffusion.nn;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import dev.selectune.training.memory.MemoryProbe;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledOnOs;
+import org.junit.jupiter.api.condition.OS;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Freed tensors below the mmap threshold leave holes in malloc's arenas; {@link NativeAllocator#releaseFreeMemory()}
+ * must give those pages back, or a step's peak would start from the previous step's leftovers.
+ */
+@EnabledOnOs(OS.LINUX)
+class NativeAllocatorTest {
+    private static final int TENSORS = 512;
+    private static final long FLOATS = 32 * 1024; // 128 KiB: below the 256 KiB threshold, so from an arena
+
+    @Test
+    void trimmingReturnsTheHolesThatFreedSmallTensorsLeave() {
+        assertTrue(NativeAllocator.returnLargeBlocksToOs(), "glibc mallopt");
+        MemoryProbe probe = MemoryProbe.cpu();
+        try (NDManager pins = NDManager.newBaseManager("PyTorch")) {
+            long freed;
+            try (NDManager holes = NDManager.newBaseManager("PyTorch")) {
+                for (int i = 0; i < TENSORS; i++) {
+                    holes.ones(new Shape(FLOATS));
+                    // A live block after each one keeps the freed ones from coalescing into a trimmable top.
+                    pins.ones(new Shape(64));
+                }
+                freed = TENSORS * FLOATS * 4;
+            }
+            long before = probe.read().currentBytes();
+            assertTrue(NativeAllocator.releaseFreeMemory(), "glibc malloc_trim");
+            long after = probe.read().currentBytes();
+            assertTrue(before - after >= freed / 2, "resident set fell by only " + (before - after)
+                    + " bytes after freeing " + freed + " bytes in 128 KiB tensors");
+        }
+    }
+}
