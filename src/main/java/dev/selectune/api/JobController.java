@@ -7,6 +7,7 @@ import dev.selectune.jobs.Job;
 import dev.selectune.jobs.JobEventRepository;
 import dev.selectune.jobs.JobQueue;
 import dev.selectune.jobs.JobRepository;
+import dev.selectune.jobs.JobRunner;
 import dev.selectune.jobs.JobService;
 import dev.selectune.jobs.JobSpec;
 import dev.selectune.jobs.JobStatus;
@@ -40,7 +41,9 @@ import tools.jackson.databind.json.JsonMapper;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /** The jobs API: create (JSON or multipart), get, list, cancel, events (paged and SSE), metrics, artifacts. */
 @RestController
@@ -103,9 +106,16 @@ public class JobController {
             spec = json.readValue(in, JobSpec.class);
         }
         String k = idempotencyKey(key);
-        if (k != null && service.findByIdempotencyKey(tenant, k).isPresent()) {
-            // A retry: answer before spending time on the images again.
-            return created(service.createJob(tenant, spec, k, List.of()));
+        if (k != null) {
+            // A retry is answered (or a reused key refused) before the images are decoded and checked again.
+            List<String> digests = new ArrayList<>();
+            for (MultipartFile f : files == null ? List.<MultipartFile>of() : files) {
+                digests.add(JobRunner.sha256(f.getBytes()));
+            }
+            Optional<JobService.Created> replay = service.replay(tenant, k, service.fingerprint(spec, digests));
+            if (replay.isPresent()) {
+                return created(replay.get());
+            }
         }
         return created(service.createJob(tenant, spec, k, uploads.validate(files)));
     }

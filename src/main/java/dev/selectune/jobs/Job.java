@@ -29,6 +29,8 @@ public class Job {
     private String spec;
     private String metadata;
     private String idempotencyKey;
+    /** SHA-256 of the request that first used {@link #idempotencyKey} (see {@code JobService#fingerprint}). */
+    private String idempotencyFingerprint;
     private String status;
     private boolean cancelRequested;
     private int attempts;
@@ -57,7 +59,7 @@ public class Job {
     }
 
     public Job(String id, String tenant, String imageSetId, String baseModel, String spec, String metadata,
-               String idempotencyKey, int totalSteps, int maxAttempts, Long seed) {
+               String idempotencyKey, String idempotencyFingerprint, int totalSteps, int maxAttempts, Long seed) {
         this.id = id;
         this.tenant = tenant;
         this.imageSetId = imageSetId;
@@ -65,6 +67,7 @@ public class Job {
         this.spec = spec;
         this.metadata = metadata;
         this.idempotencyKey = idempotencyKey;
+        this.idempotencyFingerprint = idempotencyFingerprint;
         this.status = JobStatus.QUEUED.wireName();
         this.totalSteps = totalSteps;
         this.maxAttempts = maxAttempts;
@@ -80,6 +83,7 @@ public class Job {
     public String getSpec() { return spec; }
     public String getMetadata() { return metadata; }
     public String getIdempotencyKey() { return idempotencyKey; }
+    public String getIdempotencyFingerprint() { return idempotencyFingerprint; }
     public JobStatus getStatus() { return JobStatus.fromWireName(status); }
     public boolean isCancelRequested() { return cancelRequested; }
     public int getAttempts() { return attempts; }

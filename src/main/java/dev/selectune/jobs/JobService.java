@@ -11,6 +11,7 @@ import org.springframework.transaction.annotation.Transactional;
 import org.springframework.transaction.support.TransactionTemplate;
 import tools.jackson.databind.json.JsonMapper;
 
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -70,13 +71,15 @@ public class JobService {
 
     /**
      * Creates a job from a spec and either its {@code image_set_id} or freshly uploaded images. With an
-     * {@code idempotencyKey} already used by this tenant, the first job is returned instead of a second one.
+     * {@code idempotencyKey} already used by this tenant for the same request, the first job is returned instead of
+     * a second one; used for a different request, it is refused (422, nothing stored).
      */
     public Created createJob(String tenant, JobSpec spec, String idempotencyKey, List<NewImage> uploads) {
+        String fingerprint = fingerprint(spec, uploads.stream().map(NewImage::sha256).toList());
         if (idempotencyKey != null) {
-            Optional<Job> earlier = jobs.findByTenantAndIdempotencyKey(tenant, idempotencyKey);
-            if (earlier.isPresent()) {
-                return new Created(earlier.get(), true);
+            Optional<Created> replay = replay(tenant, idempotencyKey, fingerprint);
+            if (replay.isPresent()) {
+                return replay.get();
             }
         }
         JobSpec.Checked checked = spec.check();
@@ -109,7 +112,7 @@ public class JobService {
                 Job job = jobs.saveAndFlush(new Job(Ids.job(), tenant, setId, spec.baseModel(),
                         json.writeValueAsString(resolved),
                         spec.metadata() == null ? null : json.writeValueAsString(spec.metadata()), idempotencyKey,
-                        config.steps(), props.workers().maxAttempts(), config.seed()));
+                        idempotencyKey == null ? null : fingerprint, config.steps(), props.workers().maxAttempts(), config.seed()));
                 queue.event(job.getId(), "info", "queued", "job created for base model " + spec.baseModel()
                         + " with " + sizes.size() + " image(s), " + config.steps() + " steps, schedule "
                         + config.schedule().wireName());
@@ -118,8 +121,7 @@ public class JobService {
         } catch (DataIntegrityViolationException e) {
             // Two requests with the same Idempotency-Key raced; the other one won and its job is the answer.
             if (idempotencyKey != null) {
-                return jobs.findByTenantAndIdempotencyKey(tenant, idempotencyKey).map(j -> new Created(j, true))
-                        .orElseThrow(() -> e);
+                return replay(tenant, idempotencyKey, fingerprint).orElseThrow(() -> e);
             }
             throw e;
         }
@@ -156,8 +158,33 @@ public class JobService {
         }
     }
 
-    public Optional<Job> findByIdempotencyKey(String tenant, String key) {
-        return jobs.findByTenantAndIdempotencyKey(tenant, key);
+    /**
+     * The job an earlier request with this Idempotency-Key created, if the request was the same (the multipart path
+     * asks before it validates the images again).
+     *
+     * @throws RequestRejected 422 {@code idempotency-key-reused} when the key was used for a different request
+     */
+    public Optional<Created> replay(String tenant, String idempotencyKey, String fingerprint) {
+        return jobs.findByTenantAndIdempotencyKey(tenant, idempotencyKey).map(earlier -> {
+            String first = earlier.getIdempotencyFingerprint();
+            if (first != null && !first.equals(fingerprint)) {
+                String message = "already used for job " + earlier.getId() + " with a different request (spec or "
+                        + "images); send a new key for a new request";
+                throw new RequestRejected(422, "idempotency-key-reused", "Idempotency-Key reused",
+                        "Idempotency-Key '" + idempotencyKey + "' " + message,
+                        List.of(new RequestRejected.FieldError("Idempotency-Key", message)));
+            }
+            return new Created(earlier, true);
+        });
+    }
+
+    /**
+     * What a create request asks for, for its Idempotency-Key: SHA-256 over the spec as parsed (so whitespace and
+     * field order do not count) and the SHA-256 of each uploaded image, in order.
+     */
+    public String fingerprint(JobSpec spec, List<String> imageSha256) {
+        String request = json.writeValueAsString(spec) + "\n" + String.join(",", imageSha256);
+        return JobRunner.sha256(request.getBytes(StandardCharsets.UTF_8));
     }
 
     public Optional<Job> find(String tenant, String id) {

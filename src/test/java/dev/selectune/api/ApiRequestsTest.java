@@ -206,6 +206,54 @@ class ApiRequestsTest extends ServiceTestBase {
     }
 
     @Test
+    void anIdempotencyKeyReusedForADifferentSpecIsRefusedAndStoresNothing() throws Exception {
+        String set = imageSet();
+        String key = "reuse-" + System.nanoTime();
+        mvc.perform(post("/v1/jobs").header("Authorization", ACME).header("Idempotency-Key", key)
+                        .contentType(MediaType.APPLICATION_JSON).content(spec("\"image_set_id\": \"" + set + "\"")))
+                .andExpect(status().isCreated());
+        long jobs = count("jobs");
+        // The same request with other whitespace and field order is a retry...
+        String reordered = "{ \"image_set_id\":\"" + set + "\", \"seed\": 7, \"steps\": 2,"
+                + " \"instance_prompt\": \"a photo of sks dog\", \"base_model\": \"tiny-sd15\" }";
+        mvc.perform(post("/v1/jobs").header("Authorization", ACME).header("Idempotency-Key", key)
+                        .contentType(MediaType.APPLICATION_JSON).content(reordered))
+                .andExpect(status().isOk()).andExpect(header().string("Idempotent-Replayed", "true"));
+        // ...but another spec under the same key is not.
+        String other = spec("\"image_set_id\": \"" + set + "\"").replace("\"steps\": 2", "\"steps\": 3");
+        mvc.perform(post("/v1/jobs").header("Authorization", ACME).header("Idempotency-Key", key)
+                        .contentType(MediaType.APPLICATION_JSON).content(other))
+                .andExpect(status().isUnprocessableContent()).andExpect(matchesOpenApi())
+                .andExpect(jsonPath("$.type").value("https://selectune.dev/problems/idempotency-key-reused"))
+                .andExpect(jsonPath("$.errors[0].field").value("Idempotency-Key"));
+        assertThat(count("jobs")).isEqualTo(jobs);
+    }
+
+    @Test
+    void aMultipartRetryMustCarryTheSameImages() throws Exception {
+        String key = "multipart-" + System.nanoTime();
+        byte[] spec = spec("").getBytes(StandardCharsets.UTF_8);
+        MvcResult first = mvc.perform(multipart("/v1/jobs").file(TestImages.dogPart(0)).file(TestImages.dogPart(1))
+                        .part(new MockPart("spec", null, spec, MediaType.APPLICATION_JSON))
+                        .header("Authorization", ACME).header("Idempotency-Key", key))
+                .andExpect(status().isCreated()).andReturn();
+        String id = JsonPath.read(first.getResponse().getContentAsString(), "$.id");
+        long sets = count("image_sets");
+        long jobs = count("jobs");
+        mvc.perform(multipart("/v1/jobs").file(TestImages.dogPart(0)).file(TestImages.dogPart(1))
+                        .part(new MockPart("spec", null, spec, MediaType.APPLICATION_JSON))
+                        .header("Authorization", ACME).header("Idempotency-Key", key))
+                .andExpect(status().isOk()).andExpect(matchesOpenApi()).andExpect(jsonPath("$.id").value(id));
+        mvc.perform(multipart("/v1/jobs").file(TestImages.dogPart(0)).file(TestImages.dogPart(2))
+                        .part(new MockPart("spec", null, spec, MediaType.APPLICATION_JSON))
+                        .header("Authorization", ACME).header("Idempotency-Key", key))
+                .andExpect(status().isUnprocessableContent()).andExpect(matchesOpenApi())
+                .andExpect(jsonPath("$.type").value("https://selectune.dev/problems/idempotency-key-reused"));
+        assertThat(count("image_sets")).isEqualTo(sets);
+        assertThat(count("jobs")).isEqualTo(jobs);
+    }
+
+    @Test
     void cancelsAQueuedJobAtOnceAndRefusesASecondCancel() throws Exception {
         String id = createJob(ACME);
         mvc.perform(post("/v1/jobs/" + id + "/cancel").header("Authorization", GLOBEX))
