@@ -8,6 +8,8 @@ import dev.selectune.training.TrainingConfig;
 import org.springframework.dao.DataIntegrityViolationException;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.annotation.Transactional;
+import org.springframework.transaction.support.TransactionSynchronization;
+import org.springframework.transaction.support.TransactionSynchronizationManager;
 import org.springframework.transaction.support.TransactionTemplate;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -52,13 +54,25 @@ public class JobService {
         return storeImageSet(tenant, uploads);
     }
 
+    /** Must run in a transaction: the blobs it writes are deleted again if that transaction does not commit. */
     private ImageSet storeImageSet(String tenant, List<NewImage> uploads) {
         String id = Ids.imageSet();
+        String prefix = "image-sets/" + id + "/";
+        // The blob store is not part of the database transaction: without this, a rollback after the puts (a bad
+        // image further on, a failed job insert) would leave the set's objects behind with no row pointing at them.
+        TransactionSynchronizationManager.registerSynchronization(new TransactionSynchronization() {
+            @Override
+            public void afterCompletion(int status) {
+                if (status != STATUS_COMMITTED) {
+                    blobs.deletePrefix(prefix);
+                }
+            }
+        });
         long total = uploads.stream().mapToLong(u -> u.bytes().length).sum();
         ImageSet set = imageSets.save(new ImageSet(id, tenant, uploads.size(), total));
         for (int i = 0; i < uploads.size(); i++) {
             NewImage u = uploads.get(i);
-            String key = "image-sets/" + id + "/" + i;
+            String key = prefix + i;
             blobs.put(key, u.bytes());
             images.save(new ImageRecord(id, i, key, u.filename(), u.info().format(), u.info().width(),
                     u.info().height(), u.bytes().length, u.sha256()));
