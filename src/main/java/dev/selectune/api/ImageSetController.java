@@ -7,6 +7,7 @@ import dev.selectune.jobs.JobService;
 import dev.selectune.jobs.RequestRejected;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.DeleteMapping;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
@@ -46,6 +47,13 @@ public class ImageSetController {
     @GetMapping("/v1/image-sets/{id}")
     public Views.ImageSetView get(@RequestAttribute(AuthFilter.TENANT) String tenant, @PathVariable String id) {
         return view(service.requireImageSet(tenant, id));
+    }
+
+    /** Deletes the set and its images (204); refused (409) while jobs made from it exist. */
+    @DeleteMapping("/v1/image-sets/{id}")
+    public ResponseEntity<Void> delete(@RequestAttribute(AuthFilter.TENANT) String tenant, @PathVariable String id) {
+        service.deleteImageSet(tenant, id);
+        return ResponseEntity.noContent().build();
     }
 
     private Views.ImageSetView view(ImageSet set) {

@@ -25,6 +25,7 @@ import org.springframework.http.ContentDisposition;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.DeleteMapping;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
@@ -193,6 +194,13 @@ public class JobController {
         throw new RequestRejected(409, "job-finished", "Job already finished", "job " + id + " is "
                 + now.getStatus().wireName() + " (was " + job.getStatus().wireName() + ") and cannot be cancelled",
                 List.of());
+    }
+
+    /** Deletes a finished job and everything it produced (204); a queued or running one is refused (409). */
+    @DeleteMapping("/v1/jobs/{id}")
+    public ResponseEntity<Void> delete(@RequestAttribute(AuthFilter.TENANT) String tenant, @PathVariable String id) {
+        service.deleteJob(tenant, id);
+        return ResponseEntity.noContent().build();
     }
 
     @GetMapping(path = "/v1/jobs/{id}/events", produces = MediaType.APPLICATION_JSON_VALUE)

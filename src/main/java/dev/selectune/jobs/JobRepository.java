@@ -2,6 +2,7 @@ package dev.selectune.jobs;
 
 import org.springframework.data.domain.Limit;
 import org.springframework.data.jpa.repository.JpaRepository;
+import org.springframework.data.jpa.repository.Modifying;
 import org.springframework.data.jpa.repository.Query;
 
 import java.util.List;
@@ -22,4 +23,14 @@ public interface JobRepository extends JpaRepository<Job, String> {
 
     @Query("select count(j) from Job j where j.status = 'queued'")
     long queueDepth();
+
+    /** Deletes the job if it is finished; its events, metrics and artifact rows go with it (on delete cascade). */
+    @Modifying
+    @Query("delete from Job j where j.id = :id and j.tenant = :tenant"
+            + " and j.status in ('succeeded', 'failed', 'cancelled')")
+    int deleteFinished(String id, String tenant);
+
+    /** A few of the jobs made from an image set, to name them when the set cannot be deleted. */
+    @Query("select j.id from Job j where j.imageSetId = :imageSetId order by j.seq")
+    List<String> idsUsingImageSet(String imageSetId, Limit limit);
 }

@@ -6,6 +6,7 @@ import dev.selectune.config.SelectuneProperties;
 import dev.selectune.storage.BlobStore;
 import dev.selectune.training.TrainingConfig;
 import org.springframework.dao.DataIntegrityViolationException;
+import org.springframework.data.domain.Limit;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.annotation.Transactional;
 import org.springframework.transaction.support.TransactionSynchronization;
@@ -203,6 +204,47 @@ public class JobService {
 
     public Optional<Job> find(String tenant, String id) {
         return jobs.findByIdAndTenant(id, tenant);
+    }
+
+    /**
+     * Deletes a finished job: its row, events, per-step metrics and artifact rows, then its blobs (LoRA files,
+     * metrics, samples, checkpoint). A queued or running job is refused (409): cancel it first.
+     */
+    public void deleteJob(String tenant, String id) {
+        Job job = require(tenant, id);
+        Integer deleted = tx.execute(status -> jobs.deleteFinished(id, tenant));
+        if (deleted == null || deleted == 0) {
+            throw new RequestRejected(409, "job-active", "Job still active", "job " + id + " is "
+                    + job.getStatus().wireName() + "; cancel it and delete it once it is cancelled", List.of());
+        }
+        blobs.deletePrefix("jobs/" + id + "/");
+    }
+
+    /**
+     * Deletes an image set, its image rows and its blobs. Refused (409) while jobs made from it exist, since they
+     * name it and a resumed job reads its images; delete those jobs first.
+     */
+    public void deleteImageSet(String tenant, String id) {
+        ImageSet set = requireImageSet(tenant, id);
+        List<String> users = jobs.idsUsingImageSet(set.getId(), Limit.of(5));
+        if (!users.isEmpty()) {
+            throw imageSetInUse(id, users);
+        }
+        try {
+            tx.executeWithoutResult(status -> {
+                imageSets.delete(set);
+                imageSets.flush();
+            });
+        } catch (DataIntegrityViolationException e) {
+            // A job was created from the set between the check and the delete.
+            throw imageSetInUse(id, jobs.idsUsingImageSet(id, Limit.of(5)));
+        }
+        blobs.deletePrefix("image-sets/" + id + "/");
+    }
+
+    private static RequestRejected imageSetInUse(String id, List<String> jobIds) {
+        return new RequestRejected(409, "image-set-in-use", "Image set in use", "image set " + id
+                + " is used by job(s) " + String.join(", ", jobIds) + "; delete them first", List.of());
     }
 
     public Job require(String tenant, String id) {

@@ -18,6 +18,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.hasItem;
 import static org.hamcrest.Matchers.hasSize;
+import static org.springframework.test.web.servlet.request.MockMvcRequestBuilders.delete;
 import static org.springframework.test.web.servlet.request.MockMvcRequestBuilders.get;
 import static org.springframework.test.web.servlet.request.MockMvcRequestBuilders.multipart;
 import static org.springframework.test.web.servlet.request.MockMvcRequestBuilders.post;
@@ -251,6 +252,44 @@ class ApiRequestsTest extends ServiceTestBase {
                 .andExpect(jsonPath("$.type").value("https://selectune.dev/problems/idempotency-key-reused"));
         assertThat(count("image_sets")).isEqualTo(sets);
         assertThat(count("jobs")).isEqualTo(jobs);
+    }
+
+    @Test
+    void deletesAFinishedJobAndThenItsImageSetButNothingStillInUse() throws Exception {
+        String set = imageSet();
+        MvcResult created = mvc.perform(post("/v1/jobs").header("Authorization", ACME)
+                        .contentType(MediaType.APPLICATION_JSON).content(spec("\"image_set_id\": \"" + set + "\"")))
+                .andExpect(status().isCreated()).andReturn();
+        String job = JsonPath.read(created.getResponse().getContentAsString(), "$.id");
+        jdbc.update("insert into blobs (key, data) values (?, ?)", "jobs/" + job + "/artifacts/lora.safetensors",
+                new byte[] {1, 2, 3});
+
+        // Queued: refused, and the set it uses too.
+        mvc.perform(delete("/v1/jobs/" + job).header("Authorization", ACME))
+                .andExpect(status().isConflict()).andExpect(matchesOpenApi())
+                .andExpect(jsonPath("$.type").value("https://selectune.dev/problems/job-active"));
+        mvc.perform(delete("/v1/image-sets/" + set).header("Authorization", ACME))
+                .andExpect(status().isConflict()).andExpect(matchesOpenApi())
+                .andExpect(jsonPath("$.type").value("https://selectune.dev/problems/image-set-in-use"))
+                .andExpect(jsonPath("$.detail").value(containsString(job)));
+        // Another tenant sees neither.
+        mvc.perform(delete("/v1/jobs/" + job).header("Authorization", GLOBEX)).andExpect(status().isNotFound());
+        mvc.perform(delete("/v1/image-sets/" + set).header("Authorization", GLOBEX)).andExpect(status().isNotFound());
+
+        mvc.perform(post("/v1/jobs/" + job + "/cancel").header("Authorization", ACME)).andExpect(status().isOk());
+        mvc.perform(delete("/v1/jobs/" + job).header("Authorization", ACME))
+                .andExpect(status().isNoContent()).andExpect(matchesOpenApi());
+        mvc.perform(get("/v1/jobs/" + job).header("Authorization", ACME)).andExpect(status().isNotFound());
+        assertThat(jdbc.queryForObject("select count(*) from job_events where job_id = ?", Long.class, job)).isZero();
+        assertThat(jdbc.queryForObject("select count(*) from blobs where key like ?", Long.class, "jobs/" + job + "/%"))
+                .isZero();
+
+        mvc.perform(delete("/v1/image-sets/" + set).header("Authorization", ACME))
+                .andExpect(status().isNoContent()).andExpect(matchesOpenApi());
+        mvc.perform(get("/v1/image-sets/" + set).header("Authorization", ACME)).andExpect(status().isNotFound());
+        assertThat(jdbc.queryForObject("select count(*) from images where image_set_id = ?", Long.class, set)).isZero();
+        assertThat(jdbc.queryForObject("select count(*) from blobs where key like ?", Long.class,
+                "image-sets/" + set + "/%")).isZero();
     }
 
     @Test
