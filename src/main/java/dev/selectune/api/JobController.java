@@ -41,6 +41,7 @@ import tools.jackson.databind.json.JsonMapper;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.net.URI;
 import java.util.ArrayList;
 import java.util.List;
@@ -109,16 +110,25 @@ public class JobController {
         String k = idempotencyKey(key);
         if (k != null) {
             // A retry is answered (or a reused key refused) before the images are decoded and checked again.
-            List<String> digests = new ArrayList<>();
-            for (MultipartFile f : files == null ? List.<MultipartFile>of() : files) {
-                digests.add(JobRunner.sha256(f.getBytes()));
-            }
-            Optional<JobService.Created> replay = service.replay(tenant, k, service.fingerprint(spec, digests));
+            Optional<JobService.Created> replay = service.replay(tenant, k,
+                    () -> service.fingerprint(spec, digests(files)));
             if (replay.isPresent()) {
                 return created(replay.get());
             }
         }
         return created(service.createJob(tenant, spec, k, uploads.validate(files)));
+    }
+
+    private static List<String> digests(List<MultipartFile> files) {
+        List<String> out = new ArrayList<>();
+        for (MultipartFile f : files == null ? List.<MultipartFile>of() : files) {
+            try {
+                out.add(JobRunner.sha256(f.getBytes()));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        return out;
     }
 
     private ResponseEntity<Views.JobView> created(JobService.Created c) {

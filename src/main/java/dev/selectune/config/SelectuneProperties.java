@@ -26,21 +26,18 @@ public record SelectuneProperties(String models, Path dataDir, String apiKeys, S
         workers = workers == null ? new Workers(true, null, null, null, 0, null) : workers;
         uploads = uploads == null ? new Uploads(0, 0, 0, 0, 0) : uploads;
         blobs = blobs == null ? new Blobs(null, null, null, null, null, null, null) : blobs;
-        retention = retention == null ? new Retention(null, null, null) : retention;
+        retention = retention == null ? new Retention(null, null) : retention;
     }
 
     /**
      * How long finished jobs and unused image sets are kept; unset (the default) keeps them until deleted through
-     * the API.
+     * the API. How often each replica looks, {@code selectune.retention.sweep-every} (one hour), is read by
+     * {@code RetentionSweeper}'s schedule.
      *
-     * @param jobs       a succeeded, failed or cancelled job (with its artifacts) is deleted this long after it finished
-     * @param imageSets  an image set that no job uses is deleted this long after it was uploaded
-     * @param sweepEvery how often each replica looks for expired data (default one hour)
+     * @param jobs      a succeeded, failed or cancelled job (with its artifacts) is deleted this long after it finished
+     * @param imageSets an image set that no job uses is deleted this long after it was uploaded
      */
-    public record Retention(Duration jobs, Duration imageSets, Duration sweepEvery) {
-        public Retention {
-            sweepEvery = sweepEvery == null ? Duration.ofHours(1) : sweepEvery;
-        }
+    public record Retention(Duration jobs, Duration imageSets) {
     }
 
     /** @param enabled false only for a local single-user setup; the service logs a loud warning then */

@@ -18,6 +18,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Supplier;
 
 /**
  * Creating image sets and jobs. Each request is one transaction: the image rows, their blobs (in the default
@@ -90,9 +91,10 @@ public class JobService {
      * a second one; used for a different request, it is refused (422, nothing stored).
      */
     public Created createJob(String tenant, JobSpec spec, String idempotencyKey, List<NewImage> uploads) {
-        String fingerprint = fingerprint(spec, uploads.stream().map(NewImage::sha256).toList());
+        String fingerprint = idempotencyKey == null ? null
+                : fingerprint(spec, uploads.stream().map(NewImage::sha256).toList());
         if (idempotencyKey != null) {
-            Optional<Created> replay = replay(tenant, idempotencyKey, fingerprint);
+            Optional<Created> replay = replay(tenant, idempotencyKey, () -> fingerprint);
             if (replay.isPresent()) {
                 return replay.get();
             }
@@ -127,7 +129,7 @@ public class JobService {
                 Job job = jobs.saveAndFlush(new Job(Ids.job(), tenant, setId, spec.baseModel(),
                         json.writeValueAsString(resolved),
                         spec.metadata() == null ? null : json.writeValueAsString(spec.metadata()), idempotencyKey,
-                        idempotencyKey == null ? null : fingerprint, config.steps(), props.workers().maxAttempts(), config.seed()));
+                        fingerprint, config.steps(), props.workers().maxAttempts(), config.seed()));
                 queue.event(job.getId(), "info", "queued", "job created for base model " + spec.baseModel()
                         + " with " + sizes.size() + " image(s), " + config.steps() + " steps, schedule "
                         + config.schedule().wireName());
@@ -136,7 +138,7 @@ public class JobService {
         } catch (DataIntegrityViolationException e) {
             // Two requests with the same Idempotency-Key raced; the other one won and its job is the answer.
             if (idempotencyKey != null) {
-                return replay(tenant, idempotencyKey, fingerprint).orElseThrow(() -> e);
+                return replay(tenant, idempotencyKey, () -> fingerprint).orElseThrow(() -> e);
             }
             throw e;
         }
@@ -177,12 +179,14 @@ public class JobService {
      * The job an earlier request with this Idempotency-Key created, if the request was the same (the multipart path
      * asks before it validates the images again).
      *
+     * @param fingerprint this request's {@link #fingerprint}, asked for only when the key has been used before (the
+     *                    multipart path then hashes the uploads, which a first request need not)
      * @throws RequestRejected 422 {@code idempotency-key-reused} when the key was used for a different request
      */
-    public Optional<Created> replay(String tenant, String idempotencyKey, String fingerprint) {
+    public Optional<Created> replay(String tenant, String idempotencyKey, Supplier<String> fingerprint) {
         return jobs.findByTenantAndIdempotencyKey(tenant, idempotencyKey).map(earlier -> {
             String first = earlier.getIdempotencyFingerprint();
-            if (first != null && !first.equals(fingerprint)) {
+            if (first != null && !first.equals(fingerprint.get())) {
                 String message = "already used for job " + earlier.getId() + " with a different request (spec or "
                         + "images); send a new key for a new request";
                 throw new RequestRejected(422, "idempotency-key-reused", "Idempotency-Key reused",

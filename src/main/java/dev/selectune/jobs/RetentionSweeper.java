@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BiConsumer;
 
 /**
  * Deletes finished jobs and unused image sets once they are older than {@code selectune.retention.*}, through the
@@ -58,28 +59,24 @@ public class RetentionSweeper {
             List<Map<String, Object>> expired = jdbc.queryForList("""
                     select id, tenant from jobs where status in ('succeeded', 'failed', 'cancelled')
                     and finished_at < ? order by finished_at limit ?""", Timestamp.from(now.minus(jobs)), BATCH);
-            deleted += delete(expired, (tenant, id) -> service.deleteJob(tenant, id), "job");
+            deleted += delete(expired, service::deleteJob, "job");
         }
         if (imageSets != null) {
             List<Map<String, Object>> expired = jdbc.queryForList("""
                     select s.id, s.tenant from image_sets s where s.created_at < ?
                     and not exists (select 1 from jobs j where j.image_set_id = s.id)
                     order by s.created_at limit ?""", Timestamp.from(now.minus(imageSets)), BATCH);
-            deleted += delete(expired, (tenant, id) -> service.deleteImageSet(tenant, id), "image set");
+            deleted += delete(expired, service::deleteImageSet, "image set");
         }
         return deleted;
     }
 
-    private interface Deletion {
-        void delete(String tenant, String id);
-    }
-
-    private static int delete(List<Map<String, Object>> rows, Deletion deletion, String what) {
+    private static int delete(List<Map<String, Object>> rows, BiConsumer<String, String> deletion, String what) {
         int deleted = 0;
         for (Map<String, Object> row : rows) {
             String id = (String) row.get("id");
             try {
-                deletion.delete((String) row.get("tenant"), id);
+                deletion.accept((String) row.get("tenant"), id);
                 deleted++;
                 log.info("retention: deleted {} {}", what, id);
             } catch (RequestRejected e) {

@@ -1,5 +1,8 @@
 package dev.selectune.api;
 
+import dev.selectune.jobs.JobRunner;
+import dev.selectune.jobs.NewImage;
+import dev.selectune.training.data.ImageProbe;
 import org.springframework.mock.web.MockMultipartFile;
 
 import javax.imageio.ImageIO;
@@ -25,6 +28,12 @@ public final class TestImages {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** Photo {@code i} as upload validation hands it to {@code JobService}. */
+    public static NewImage newImage(int i) {
+        byte[] bytes = dog(i);
+        return new NewImage("0" + i + ".jpg", bytes, ImageProbe.probeAndDecode(bytes, 4096), JobRunner.sha256(bytes));
     }
 
     static MockMultipartFile part(String filename, String contentType, byte[] bytes) {

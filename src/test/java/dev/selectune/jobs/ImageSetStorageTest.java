@@ -1,18 +1,15 @@
 package dev.selectune.jobs;
 
 import dev.selectune.api.ServiceTestBase;
+import dev.selectune.api.TestImages;
 import dev.selectune.config.ModelRegistry;
 import dev.selectune.config.SelectuneProperties;
 import dev.selectune.storage.BlobStore;
-import dev.selectune.training.data.ImageProbe;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.transaction.support.TransactionTemplate;
 import tools.jackson.databind.json.JsonMapper;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -44,12 +41,10 @@ class ImageSetStorageTest extends ServiceTestBase {
     private TransactionTemplate tx;
 
     @Test
-    void aRolledBackImageSetLeavesNoObjectsAndACommittedOneKeepsThem() throws IOException {
+    void aRolledBackImageSetLeavesNoObjectsAndACommittedOneKeepsThem() {
         MemoryBlobStore blobs = new MemoryBlobStore();
         JobService service = new JobService(jobs, imageSets, images, queue, blobs, models, props, json, tx);
-        byte[] bytes = Files.readAllBytes(Path.of("src/test/resources/images/dog/00.jpg"));
-        List<NewImage> upload = List.of(new NewImage("00.jpg", bytes, ImageProbe.probeAndDecode(bytes, 4096),
-                JobRunner.sha256(bytes)));
+        List<NewImage> upload = List.of(TestImages.newImage(0));
 
         String rolledBack = tx.execute(status -> {
             String id = service.createImageSet("acme", upload).getId();

@@ -1,14 +1,11 @@
 package dev.selectune.jobs;
 
 import dev.selectune.api.ServiceTestBase;
-import dev.selectune.training.data.ImageProbe;
+import dev.selectune.api.TestImages;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import tools.jackson.databind.json.JsonMapper;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.sql.Timestamp;
 import java.time.Duration;
 import java.time.Instant;
@@ -24,7 +21,7 @@ class RetentionSweeperTest extends ServiceTestBase {
     private JsonMapper json;
 
     @Test
-    void deletesOnlyExpiredFinishedJobsAndExpiredUnusedImageSets() throws IOException {
+    void deletesOnlyExpiredFinishedJobsAndExpiredUnusedImageSets() {
         Instant now = Instant.now();
         Instant old = now.minus(Duration.ofDays(40));
         String unusedOld = imageSet(old);
@@ -49,10 +46,8 @@ class RetentionSweeperTest extends ServiceTestBase {
         jdbc.update("update jobs set status = 'cancelled', finished_at = now() where id = ?", runningJob);
     }
 
-    private String imageSet(Instant createdAt) throws IOException {
-        byte[] bytes = Files.readAllBytes(Path.of("src/test/resources/images/dog/00.jpg"));
-        String id = service.createImageSet("acme", List.of(new NewImage("00.jpg", bytes,
-                ImageProbe.probeAndDecode(bytes, 4096), JobRunner.sha256(bytes)))).getId();
+    private String imageSet(Instant createdAt) {
+        String id = service.createImageSet("acme", List.of(TestImages.newImage(0))).getId();
         jdbc.update("update image_sets set created_at = ? where id = ?", Timestamp.from(createdAt), id);
         return id;
     }
