@@ -28,8 +28,9 @@ import java.util.regex.Pattern;
 
 /**
  * {@code bench api}: starts the service on its embedded defaults (fresh data folder, workers off, auth on), seeds
- * queued jobs over HTTP, then runs concurrent clients on loopback for a fixed time, each alternating "get a random
- * job" and "list the newest 20 jobs", and prints requests per second, latency percentiles and errors.
+ * queued jobs over HTTP (one client: the latency of a durable write), then runs concurrent clients on loopback for a
+ * fixed time, each alternating "get a random job" and "list the newest 20 jobs", then as many clients creating jobs,
+ * and prints requests per second, latency percentiles and errors.
  */
 @Command(name = "api", mixinStandardHelpOptions = true,
         description = "Load benchmark of the REST API: concurrent clients polling job status and listing jobs.")
@@ -63,16 +64,28 @@ public final class BenchApiCommand implements Callable<Integer> {
                         "--logging.level.io.zonky=ERROR")) {
             HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
             String base = "http://127.0.0.1:" + port;
-            List<String> ids = seed(http, base);
+            String setId = imageSet(http, base);
+            long[] seedLatency = new long[jobs];
+            List<String> ids = new ArrayList<>();
+            for (int i = 0; i < jobs; i++) {
+                long t0 = System.nanoTime();
+                ids.add(createJob(http, base, setId, i));
+                seedLatency[i] = System.nanoTime() - t0;
+            }
             System.out.printf("seeded %d queued jobs; %d clients, %d s warm-up, %d s measured%n", ids.size(), clients,
                     warmup, seconds);
-            run(http, base, ids, warmup, false);
-            run(http, base, ids, seconds, true);
+            run(http, base, ids, setId, warmup, false, false);
+            run(http, base, ids, setId, seconds, true, false);
+            System.out.printf("%nwrites: POST /v1/jobs (a job row and its event, committed and fsynced)%n");
+            printHeader();
+            line("1 client, sequential", seedLatency, sum(seedLatency) / 1e9);
+            run(http, base, ids, setId, warmup, false, true);
+            run(http, base, ids, setId, seconds, true, true);
         }
         return 0;
     }
 
-    private List<String> seed(HttpClient http, String base) throws IOException, InterruptedException {
+    private String imageSet(HttpClient http, String base) throws IOException, InterruptedException {
         String boundary = "bench" + System.nanoTime();
         byte[] img = Files.readAllBytes(image);
         var body = new java.io.ByteArrayOutputStream();
@@ -83,24 +96,29 @@ public final class BenchApiCommand implements Callable<Integer> {
         HttpResponse<String> set = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/image-sets"))
                 .header("Authorization", "Bearer " + KEY).header("Content-Type", "multipart/form-data; boundary=" + boundary)
                 .POST(HttpRequest.BodyPublishers.ofByteArray(body.toByteArray())).build(), HttpResponse.BodyHandlers.ofString());
-        String setId = field(set.body(), "id");
-        List<String> ids = new ArrayList<>();
-        for (int i = 0; i < jobs; i++) {
-            String spec = "{\"base_model\":\"tiny\",\"image_set_id\":\"" + setId + "\",\"instance_prompt\":\"a photo of"
-                    + " sks dog\",\"steps\":" + (10 + i) + ",\"metadata\":{\"bench\":\"" + i + "\"}}";
-            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/jobs"))
-                    .header("Authorization", "Bearer " + KEY).header("Content-Type", "application/json")
-                    .POST(HttpRequest.BodyPublishers.ofString(spec)).build(), HttpResponse.BodyHandlers.ofString());
-            if (r.statusCode() != 201) {
-                throw new IllegalStateException("seeding failed: " + r.statusCode() + " " + r.body());
-            }
-            ids.add(field(r.body(), "id"));
-        }
-        return ids;
+        return field(set.body(), "id");
     }
 
-    private void run(HttpClient http, String base, List<String> ids, int duration, boolean report)
-            throws InterruptedException {
+    private static HttpRequest jobRequest(String base, String setId, int i) {
+        String spec = "{\"base_model\":\"tiny\",\"image_set_id\":\"" + setId + "\",\"instance_prompt\":\"a photo of"
+                + " sks dog\",\"steps\":" + (10 + i % 1000) + ",\"metadata\":{\"bench\":\"" + i + "\"}}";
+        return HttpRequest.newBuilder(URI.create(base + "/v1/jobs"))
+                .header("Authorization", "Bearer " + KEY).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(spec)).build();
+    }
+
+    private static String createJob(HttpClient http, String base, String setId, int i)
+            throws IOException, InterruptedException {
+        HttpResponse<String> r = http.send(jobRequest(base, setId, i), HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() != 201) {
+            throw new IllegalStateException("seeding failed: " + r.statusCode() + " " + r.body());
+        }
+        return field(r.body(), "id");
+    }
+
+    /** Reads (alternating a job and the list), or with {@code writes} every client creating jobs. */
+    private void run(HttpClient http, String base, List<String> ids, String setId, int duration, boolean report,
+                     boolean writes) throws InterruptedException {
         long end = System.nanoTime() + Duration.ofSeconds(duration).toNanos();
         long[][] getLat = new long[clients][];
         long[][] listLat = new long[clients][];
@@ -115,19 +133,20 @@ public final class BenchApiCommand implements Callable<Integer> {
                 boolean list = false;
                 while (System.nanoTime() < end) {
                     String path = list ? "/v1/jobs?limit=20" : "/v1/jobs/" + ids.get(random.nextInt(ids.size()));
+                    HttpRequest request = writes ? jobRequest(base, setId, random.nextInt(1_000_000))
+                            : HttpRequest.newBuilder(URI.create(base + path)).header("Authorization", "Bearer " + KEY)
+                                    .GET().build();
                     long t0 = System.nanoTime();
                     try {
-                        HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(URI.create(base + path))
-                                .header("Authorization", "Bearer " + KEY).GET().build(),
-                                HttpResponse.BodyHandlers.ofByteArray());
-                        if (r.statusCode() != 200) {
+                        HttpResponse<byte[]> r = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
+                        if (r.statusCode() != (writes ? 201 : 200)) {
                             errors.incrementAndGet();
                         }
                     } catch (IOException | InterruptedException e) {
                         errors.incrementAndGet();
                     }
                     (list ? lists : gets).add(System.nanoTime() - t0);
-                    list = !list;
+                    list = !writes && !list;
                 }
                 getLat[client] = gets.toArray();
                 listLat[client] = lists.toArray();
@@ -141,15 +160,28 @@ public final class BenchApiCommand implements Callable<Integer> {
         }
         long[] gets = concat(getLat);
         long[] lists = concat(listLat);
+        if (writes) {
+            line(clients + " clients", gets, duration);
+            System.out.printf("errors: %d%n", errors.get());
+            return;
+        }
         long[] all = concat(new long[][] {gets, lists});
-        System.out.printf(Locale.ROOT, "%-22s %9s %9s %9s %9s %9s%n", "", "requests", "req/s", "p50 ms", "p99 ms", "max ms");
+        printHeader();
         line("GET /v1/jobs/{id}", gets, duration);
         line("GET /v1/jobs?limit=20", lists, duration);
         line("all", all, duration);
         System.out.printf("errors: %d%n", errors.get());
     }
 
-    private static void line(String name, long[] lat, int seconds) {
+    private static void printHeader() {
+        System.out.printf(Locale.ROOT, "%-22s %9s %9s %9s %9s %9s%n", "", "requests", "req/s", "p50 ms", "p99 ms", "max ms");
+    }
+
+    private static double sum(long[] values) {
+        return Arrays.stream(values).asDoubleStream().sum();
+    }
+
+    private static void line(String name, long[] lat, double seconds) {
         Arrays.sort(lat);
         System.out.printf(Locale.ROOT, "%-22s %9d %9.0f %9.2f %9.2f %9.2f%n", name, lat.length,
                 lat.length / (double) seconds, pct(lat, 0.50), pct(lat, 0.99), lat.length == 0 ? 0 : lat[lat.length - 1] / 1e6);

@@ -104,7 +104,8 @@ public class JobRunner {
         String outcome = null;
         ScheduledFuture<?> beat = timers.scheduleWithFixedDelay(() -> renew(running), heartbeat.toMillis(),
                 heartbeat.toMillis(), TimeUnit.MILLISECONDS);
-        Path out = scratch.resolve(jobId + "-" + workerId);
+        // One folder (a worker id holds a '/', which made it two, and left the outer one behind).
+        Path out = scratch.resolve(jobId + "-" + workerId.replace('/', '-'));
         try {
             outcome = train(job, running, out);
         } catch (IllegalArgumentException e) {

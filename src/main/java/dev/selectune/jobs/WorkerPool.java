@@ -61,6 +61,8 @@ public class WorkerPool implements SmartLifecycle {
         this.replicaId = hostName() + "-" + UUID.randomUUID().toString().substring(0, 8);
         SelectuneProperties.Workers w = props.workers();
         Path scratch = w.scratch() != null ? w.scratch() : props.dataDir().resolve("work");
+        // Runners delete their folder when a job ends; a killed run could not, and no job runs here yet.
+        LocalFolders.deleteLeftovers(scratch, name -> name.startsWith("job_"));
         for (Device device : devices) {
             String label = Devices.label(device);
             metrics.registerDevice(label, d -> deviceMemoryUsed(device));
