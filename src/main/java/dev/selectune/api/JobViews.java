@@ -64,7 +64,7 @@ public class JobViews {
                         : j.getError().contains("lease") ? "worker_lost" : "training_failed", j.getError());
         return new Views.JobView(j.getId(), "job", status.wireName(), j.getBaseModel(), j.getImageSetId(),
                 j.getCreatedAt(), j.getStartedAt(), j.getFinishedAt(), position, j.isCancelRequested(), j.getAttempts(),
-                new Views.Progress(j.getStep(), j.getTotalSteps(), fraction, eta),
+                new Views.Progress(j.getStep(), j.getTotalSteps(), fraction, eta, j.getResumedFromStep()),
                 new Views.Memory(j.getBpPeakBytes(), j.getZoPeakBytes(), j.getPeakBytes(), j.getMemoryDevice(),
                         j.getMemoryMeasuredAs()),
                 new Views.Steps(j.getBpSteps(), j.getZoSteps()), j.getFinalLoss(), j.getSeed(), error,

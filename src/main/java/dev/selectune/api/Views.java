@@ -27,7 +27,8 @@ public final class Views {
                                List<ImageView> images) {
     }
 
-    public record Progress(int step, int totalSteps, double fraction, Instant estimatedFinishAt) {
+    public record Progress(int step, int totalSteps, double fraction, Instant estimatedFinishAt,
+                           Integer resumedFromStep) {
     }
 
     public record Memory(Long bpPeakBytes, Long zoPeakBytes, Long peakBytes, String device, String measuredAs) {

@@ -41,6 +41,8 @@ public class Job {
     private int step;
     private int totalSteps;
     private Integer checkpointStep;
+    /** The step a later claim went on from (see {@code JobQueue#claim}); null while the job never resumed. */
+    private Integer resumedFromStep;
     private int bpSteps;
     private int zoSteps;
     private Double finalLoss;
@@ -94,6 +96,7 @@ public class Job {
     public int getStep() { return step; }
     public int getTotalSteps() { return totalSteps; }
     public Integer getCheckpointStep() { return checkpointStep; }
+    public Integer getResumedFromStep() { return resumedFromStep; }
     public int getBpSteps() { return bpSteps; }
     public int getZoSteps() { return zoSteps; }
     public Double getFinalLoss() { return finalLoss; }

@@ -11,7 +11,6 @@ import dev.selectune.training.TrainingConfig;
 import dev.selectune.training.TrainingResult;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.jdbc.core.JdbcTemplate;
 import tools.jackson.databind.json.JsonMapper;
 
 import java.io.IOException;
@@ -35,21 +34,24 @@ import java.util.stream.Stream;
 /**
  * Runs one claimed job on one device: loads its images and resolved spec, trains with the {@link SelectiveTrainer}
  * (resuming from the job's checkpoint if a lost worker left one), streams every step to the metrics table and the
- * meters, renews the lease, and stores the artifacts. Every write is guarded by ownership in {@link JobQueue}; a
- * runner that lost its lease stops at the next step and writes nothing more.
+ * meters, renews the lease, and publishes the artifacts with the final status. Every write is fenced by the claim's
+ * {@link JobQueue.Lease} (worker id and lease generation); a runner whose write is refused has lost the job, stops
+ * at the next step and writes nothing more.
  */
 public class JobRunner {
     private static final Logger log = LoggerFactory.getLogger(JobRunner.class);
 
     /** What the worker thread and the API share about the job running right now. */
     static final class Running implements CancellationToken {
+        final JobQueue.Lease lease;
         final String jobId;
         volatile boolean cancelRequested;
         volatile boolean lost;
         volatile boolean shuttingDown;
 
-        Running(String jobId) {
-            this.jobId = jobId;
+        Running(JobQueue.Lease lease) {
+            this.lease = lease;
+            this.jobId = lease.jobId();
         }
 
         @Override
@@ -65,7 +67,6 @@ public class JobRunner {
     private final ImageRecordRepository images;
     private final JobQueue queue;
     private final BlobStore blobs;
-    private final JdbcTemplate jdbc;
     private final ModelRegistry models;
     private final SelectuneMetrics metrics;
     private final JsonMapper json;
@@ -76,7 +77,7 @@ public class JobRunner {
     private final Map<String, SelectiveTrainer> trainers = new ConcurrentHashMap<>();
 
     JobRunner(String workerId, Device device, JobRepository jobs, ImageRecordRepository images, JobQueue queue,
-              BlobStore blobs, JdbcTemplate jdbc, ModelRegistry models, SelectuneMetrics metrics, JsonMapper json,
+              BlobStore blobs, ModelRegistry models, SelectuneMetrics metrics, JsonMapper json,
               Duration lease, Duration heartbeat, Path scratch, ScheduledExecutorService timers) {
         this.workerId = workerId;
         this.device = device;
@@ -85,7 +86,6 @@ public class JobRunner {
         this.images = images;
         this.queue = queue;
         this.blobs = blobs;
-        this.jdbc = jdbc;
         this.models = models;
         this.metrics = metrics;
         this.json = json;
@@ -133,35 +133,28 @@ public class JobRunner {
             imageBytes.add(blobs.get(image.getBlobKey()).orElseThrow(() ->
                     new IllegalStateException("image " + image.getBlobKey() + " is missing from the blob store")));
         }
-        if (job.getCheckpointStep() != null) {
-            queue.event(jobId, "info", "resumed", "resuming from the checkpoint taken after step "
-                    + job.getCheckpointStep() + " (attempt " + job.getAttempts() + ")");
-        }
+        JobQueue.Lease claim = running.lease;
         try {
             Files.createDirectories(out);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create scratch folder " + out, e);
         }
-        BlobCheckpointStore checkpoints = new BlobCheckpointStore(blobs, jobId, step -> {
-            if (queue.checkpointed(jobId, workerId, step)) {
-                queue.event(jobId, "info", "checkpoint", "checkpoint saved after step " + step);
-            }
-        });
+        BlobCheckpointStore checkpoints = new BlobCheckpointStore(blobs, queue, claim, () -> running.lost = true);
         int eventEvery = Math.max(1, config.steps() / 10);
         SelectiveTrainer trainer = trainers.computeIfAbsent(model.name(), n -> new SelectiveTrainer(model.folder(), device));
         TrainingResult result = trainer.run(imageBytes, config, out, (StepReport r) -> {
             if (running.lost) {
                 return;
             }
-            if (!queue.step(jobId, workerId, r)) {
+            String progress = r.step() == 1 || r.step() % eventEvery == 0 || r.step() == r.totalSteps()
+                    ? String.format("step %d/%d %s t=%d loss=%.5f (%.2f s)", r.step(), r.totalSteps(),
+                            r.strategy().wireName(), r.timestep(), r.loss(), r.seconds())
+                    : null;
+            if (!queue.step(claim, r, progress)) {
                 running.lost = true;
                 return;
             }
             metrics.step(deviceLabel, r);
-            if (r.step() == 1 || r.step() % eventEvery == 0 || r.step() == r.totalSteps()) {
-                queue.event(jobId, "info", "progress", String.format("step %d/%d %s t=%d loss=%.5f (%.2f s)",
-                        r.step(), r.totalSteps(), r.strategy().wireName(), r.timestep(), r.loss(), r.seconds()));
-            }
         }, running, checkpoints);
         metrics.finalPeaks(deviceLabel, result.memory());
         if (running.lost) {
@@ -169,29 +162,39 @@ public class JobRunner {
             return null;
         }
         if (result.cancelled() && running.shuttingDown && !running.cancelRequested) {
-            if (queue.release(jobId, workerId)) {
-                queue.event(jobId, "info", "released", "worker " + workerId + " is shutting down; checkpointed after"
-                        + " step " + result.stepsDone() + " and put the job back in the queue");
-            }
+            queue.release(claim, "worker " + workerId + " is shutting down; checkpointed after step "
+                    + result.stepsDone() + " and put the job back in the queue");
             return null;
         }
-        storeArtifacts(jobId, result);
+        // Blobs first, under this claim's own keys (a late writer cannot overwrite what the job's owner published);
+        // then the rows and the final status in one fenced transaction, so the list is never seen half-made.
+        List<Artifact> artifacts = storeArtifactBlobs(claim, result);
         JobStatus status = result.cancelled() ? JobStatus.CANCELLED : JobStatus.SUCCEEDED;
-        if (!queue.succeed(jobId, workerId, result, status)) {
-            return null;
-        }
-        queue.event(jobId, "info", status.wireName(), status == JobStatus.SUCCEEDED
+        String message = status == JobStatus.SUCCEEDED
                 ? String.format("finished %d steps (%d BP, %d ZO), final loss %.5f, peak %d bytes",
                         result.stepsDone(), result.bpSteps(), result.zoSteps(), result.finalLoss(),
                         result.memory().peakBytes())
-                : "cancelled after step " + result.stepsDone() + "; the LoRA so far is stored");
-        blobs.delete(BlobCheckpointStore.key(jobId));
+                : "cancelled after step " + result.stepsDone() + "; the LoRA so far is stored";
+        if (!queue.finish(claim, result, status, artifacts, message)) {
+            running.lost = true;
+            log.warn("job {}: worker {} lost its lease before publishing; the job's new owner finishes it", jobId,
+                    workerId);
+            blobs.deletePrefix(artifactPrefix(claim));
+            return null;
+        }
+        blobs.deletePrefix(BlobCheckpointStore.prefix(jobId));
         return status.wireName();
     }
 
-    private void storeArtifacts(String jobId, TrainingResult r) {
+    /** Where one claim's artifact blobs go: {@code jobs/<id>/artifacts/g<generation>/<name>}. */
+    static String artifactPrefix(JobQueue.Lease lease) {
+        return "jobs/" + lease.jobId() + "/artifacts/g" + lease.generation() + "/";
+    }
+
+    private List<Artifact> storeArtifactBlobs(JobQueue.Lease claim, TrainingResult r) {
         List<Path> files = new ArrayList<>(List.of(r.loraDiffusers(), r.loraKohya(), r.metrics()));
         files.addAll(r.samples());
+        List<Artifact> stored = new ArrayList<>();
         for (Path file : files) {
             if (file == null || !Files.isRegularFile(file)) {
                 continue;
@@ -203,33 +206,30 @@ public class JobRunner {
                 throw new UncheckedIOException("cannot read artifact " + file, e);
             }
             String name = file.getFileName().toString();
-            String key = "jobs/" + jobId + "/artifacts/" + name;
+            String key = artifactPrefix(claim) + name;
             blobs.put(key, bytes);
-            jdbc.update("""
-                    insert into artifacts (job_id, name, blob_key, content_type, size_bytes, sha256)
-                    values (?, ?, ?, ?, ?, ?)
-                    on conflict (job_id, name) do update set blob_key = excluded.blob_key,
-                        content_type = excluded.content_type, size_bytes = excluded.size_bytes,
-                        sha256 = excluded.sha256, created_at = now()""",
-                    jobId, name, key, contentType(name), bytes.length, sha256(bytes));
+            stored.add(new Artifact(claim.jobId(), name, key, contentType(name), bytes.length, sha256(bytes)));
         }
+        return stored;
     }
 
     private String fail(Running running, String error) {
         if (running.lost) {
             return null;
         }
-        if (queue.fail(running.jobId, workerId, error)) {
-            queue.event(running.jobId, "error", "failed", error);
-            blobs.delete(BlobCheckpointStore.key(running.jobId));
+        if (queue.fail(running.lease, error)) {
+            // Failed for good: its checkpoint and any artifact blobs stored before the failure are of no use.
+            blobs.deletePrefix(BlobCheckpointStore.prefix(running.jobId));
+            blobs.deletePrefix("jobs/" + running.jobId + "/artifacts/");
             return "failed";
         }
+        running.lost = true;
         return null;
     }
 
     private void renew(Running running) {
         try {
-            JobQueue.Heartbeat hb = queue.heartbeat(running.jobId, workerId, lease);
+            JobQueue.Heartbeat hb = queue.heartbeat(running.lease, lease);
             if (!hb.owned()) {
                 running.lost = true;
             } else if (hb.cancelRequested()) {

@@ -10,7 +10,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import jakarta.annotation.PreDestroy;
 import org.springframework.context.SmartLifecycle;
-import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.stereotype.Component;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -52,7 +51,7 @@ public class WorkerPool implements SmartLifecycle {
     private volatile boolean stopping;
 
     public WorkerPool(SelectuneProperties props, JobQueue queue, JobRepository jobs, ImageRecordRepository images,
-                      BlobStore blobs, JdbcTemplate jdbc, ModelRegistry models, SelectuneMetrics metrics,
+                      BlobStore blobs, ModelRegistry models, SelectuneMetrics metrics,
                       JsonMapper json) {
         this.props = props;
         this.queue = queue;
@@ -66,7 +65,7 @@ public class WorkerPool implements SmartLifecycle {
         for (Device device : devices) {
             String label = Devices.label(device);
             metrics.registerDevice(label, d -> deviceMemoryUsed(device));
-            runners.add(new JobRunner(replicaId + "/" + label, device, jobs, images, queue, blobs, jdbc, models,
+            runners.add(new JobRunner(replicaId + "/" + label, device, jobs, images, queue, blobs, models,
                     metrics, json, w.lease(), w.heartbeat(), scratch, timers));
         }
     }
@@ -96,7 +95,7 @@ public class WorkerPool implements SmartLifecycle {
         while (!stopping) {
             try {
                 var claimed = claiming ? queue.claim(workerId, device, props.workers().lease())
-                        : java.util.Optional.<String>empty();
+                        : java.util.Optional.<JobQueue.Lease>empty();
                 if (claimed.isEmpty()) {
                     synchronized (this) {
                         wait(pollMillis);
