@@ -20,6 +20,8 @@ import java.util.List;
  */
 @Component
 public class ImageUploads {
+    /** Filenames are kept only to show them back; longer ones are not names a client meant. */
+    static final int MAX_FILENAME_CHARS = 255;
     private final SelectuneProperties.Uploads limits;
 
     public ImageUploads(SelectuneProperties props) {
@@ -31,12 +33,27 @@ public class ImageUploads {
             return List.of();
         }
         if (files.size() > limits.maxImages()) {
-            throw new RequestRejected(413, "too-many-images", "Too many images", files.size()
-                    + " images uploaded; at most " + limits.maxImages() + " are accepted",
-                    List.of(new RequestRejected.FieldError("images", "at most " + limits.maxImages() + " files")));
+            throw new RequestRejected(422, "too-many-images", "Too many images", files.size()
+                    + " images uploaded; at most " + limits.maxImages() + " are accepted (selectune.uploads.max-images)",
+                    List.of(new RequestRejected.FieldError("images", "at most " + limits.maxImages() + " files, got "
+                            + files.size())));
+        }
+        List<RequestRejected.FieldError> errors = new ArrayList<>();
+        for (int i = 0; i < files.size(); i++) {
+            String name = files.get(i).getOriginalFilename();
+            if (name != null && name.length() > MAX_FILENAME_CHARS) {
+                errors.add(new RequestRejected.FieldError("images[" + i + "]", "filename of " + name.length()
+                        + " characters; at most " + MAX_FILENAME_CHARS));
+            } else if (name != null && name.chars().anyMatch(Character::isISOControl)) {
+                errors.add(new RequestRejected.FieldError("images[" + i + "]",
+                        "filename contains control characters"));
+            }
+        }
+        if (!errors.isEmpty()) {
+            throw new RequestRejected(400, "invalid-filename", "Invalid filename", errors.size()
+                    + " filename(s) refused", errors);
         }
         long total = files.stream().mapToLong(MultipartFile::getSize).sum();
-        List<RequestRejected.FieldError> errors = new ArrayList<>();
         for (int i = 0; i < files.size(); i++) {
             if (files.get(i).getSize() > limits.maxFileBytes()) {
                 errors.add(new RequestRejected.FieldError("images[" + i + "]", files.get(i).getSize()

@@ -98,15 +98,7 @@ public class JobController {
                                                          List<MultipartFile> files,
                                                          HttpServletRequest request)
             throws IOException, ServletException {
-        Part specPart = request.getPart("spec");
-        if (specPart == null) {
-            throw new RequestRejected(400, "invalid-request", "Invalid request", "no 'spec' part",
-                    List.of(new RequestRejected.FieldError("spec", "a JSON part named 'spec' is required")));
-        }
-        JobSpec spec;
-        try (InputStream in = specPart.getInputStream()) {
-            spec = json.readValue(in, JobSpec.class);
-        }
+        JobSpec spec = specPart(request);
         String k = idempotencyKey(key);
         if (k != null) {
             // A retry is answered (or a reused key refused) before the images are decoded and checked again.
@@ -117,6 +109,41 @@ public class JobController {
             }
         }
         return created(service.createJob(tenant, spec, k, uploads.validate(files)));
+    }
+
+    /**
+     * The one {@code spec} part, a JSON field (not a file) sent as {@code application/json}, as openapi.yaml's
+     * encoding says: refused when missing, repeated or of another type rather than read as whatever it happens to be.
+     */
+    private JobSpec specPart(HttpServletRequest request) throws IOException, ServletException {
+        List<Part> parts = request.getParts().stream().filter(p -> "spec".equals(p.getName())).toList();
+        if (parts.size() != 1) {
+            throw specRejected(400, parts.isEmpty() ? "a JSON part named 'spec' is required"
+                    : "exactly one 'spec' part, got " + parts.size());
+        }
+        Part part = parts.get(0);
+        if (part.getSubmittedFileName() != null) {
+            throw specRejected(400, "must be a JSON field, not a file ('" + part.getSubmittedFileName() + "')");
+        }
+        MediaType type;
+        try {
+            type = part.getContentType() == null ? MediaType.TEXT_PLAIN : MediaType.parseMediaType(part.getContentType());
+        } catch (org.springframework.http.InvalidMediaTypeException e) {
+            type = null;
+        }
+        if (type == null || !MediaType.APPLICATION_JSON.isCompatibleWith(type) || type.isWildcardSubtype()) {
+            throw specRejected(415, "must be sent with Content-Type: application/json, got "
+                    + (part.getContentType() == null ? "none (text/plain)" : part.getContentType()));
+        }
+        try (InputStream in = part.getInputStream()) {
+            return json.readValue(in, JobSpec.class);
+        }
+    }
+
+    private static RequestRejected specRejected(int status, String message) {
+        return new RequestRejected(status, status == 415 ? "unsupported-media-type" : "invalid-request",
+                status == 415 ? "Unsupported media type" : "Invalid request", "spec: " + message,
+                List.of(new RequestRejected.FieldError("spec", message)));
     }
 
     private static List<String> digests(List<MultipartFile> files) {
@@ -145,9 +172,9 @@ public class JobController {
         if (key == null) {
             return null;
         }
-        if (key.isBlank() || key.length() > 255) {
+        if (key.isBlank() || key.length() > 255 || !key.chars().allMatch(c -> c >= 0x20 && c < 0x7f)) {
             throw new RequestRejected(400, "invalid-request", "Invalid request", "bad Idempotency-Key header",
-                    List.of(new RequestRejected.FieldError("Idempotency-Key", "1 to 255 characters")));
+                    List.of(new RequestRejected.FieldError("Idempotency-Key", "1 to 255 printable ASCII characters")));
         }
         return key;
     }

@@ -6,20 +6,28 @@ import org.slf4j.LoggerFactory;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.HttpStatusCode;
+import org.springframework.context.i18n.LocaleContextHolder;
 import org.springframework.http.ProblemDetail;
 import org.springframework.http.ResponseEntity;
 import org.springframework.http.converter.HttpMessageNotReadableException;
+import org.springframework.web.ErrorResponse;
 import org.springframework.web.bind.annotation.ExceptionHandler;
 import org.springframework.web.bind.annotation.RestControllerAdvice;
 import org.springframework.web.context.request.ServletWebRequest;
 import org.springframework.web.context.request.WebRequest;
 import org.springframework.web.method.annotation.MethodArgumentTypeMismatchException;
 import org.springframework.web.multipart.MaxUploadSizeExceededException;
+import org.springframework.web.multipart.MultipartException;
 import org.springframework.web.servlet.mvc.method.annotation.ResponseEntityExceptionHandler;
 import tools.jackson.core.JacksonException;
+import tools.jackson.core.JsonParser;
+import tools.jackson.core.JsonToken;
+import tools.jackson.core.TokenStreamContext;
+import tools.jackson.core.exc.InputCoercionException;
 import tools.jackson.core.exc.StreamReadException;
 import tools.jackson.databind.DatabindException;
 import tools.jackson.databind.exc.InvalidFormatException;
+import tools.jackson.databind.exc.MismatchedInputException;
 import tools.jackson.databind.exc.UnrecognizedPropertyException;
 
 import java.net.URI;
@@ -55,6 +63,18 @@ public class ProblemHandler extends ResponseEntityExceptionHandler {
                 List.of(new RequestRejected.FieldError(e.getName(), "expected " + type)), request);
     }
 
+    /**
+     * A body sent as multipart/form-data that is not: no boundary in the Content-Type, a plain body, a part without
+     * headers, no closing boundary. (Too large a body is {@link MaxUploadSizeExceededException}, answered below.)
+     */
+    @ExceptionHandler(MultipartException.class)
+    ResponseEntity<Object> multipart(MultipartException e, WebRequest request) {
+        log.debug("unreadable multipart body on {}", path(request), e);
+        return problem(HttpStatus.BAD_REQUEST, "invalid-multipart", "Invalid multipart body", "the body is not"
+                + " readable multipart/form-data (a boundary in the Content-Type, then parts that each have a"
+                + " Content-Disposition header, then the closing boundary)", List.of(), request);
+    }
+
     @ExceptionHandler(Exception.class)
     ResponseEntity<Object> unexpected(Exception e, WebRequest request) {
         log.error("unexpected error on {}", path(request), e);
@@ -77,6 +97,11 @@ public class ProblemHandler extends ResponseEntityExceptionHandler {
     protected ResponseEntity<Object> handleMaxUploadSizeExceededException(MaxUploadSizeExceededException e,
                                                                            HttpHeaders headers, HttpStatusCode status,
                                                                            WebRequest request) {
+        if (causedBy(e, "FileCountLimitExceededException")) {
+            return problem(HttpStatus.CONTENT_TOO_LARGE, "too-many-parts", "Too many parts", "the body has more"
+                    + " parts than the server reads at all (server.tomcat.max-part-count)",
+                    List.of(new RequestRejected.FieldError("images", "far too many parts")), request);
+        }
         return problem(HttpStatus.CONTENT_TOO_LARGE, "upload-too-large", "Upload too large",
                 "the upload exceeds the size limit: " + e.getMessage(),
                 List.of(new RequestRejected.FieldError("images", "too large")), request);
@@ -86,6 +111,10 @@ public class ProblemHandler extends ResponseEntityExceptionHandler {
     @Override
     protected ResponseEntity<Object> handleExceptionInternal(Exception ex, Object body, HttpHeaders headers,
                                                              HttpStatusCode statusCode, WebRequest request) {
+        if (body == null && ex instanceof ErrorResponse error) {
+            // Spring's own exceptions (415, 405, 404 for no handler) pass their problem only as the exception's body.
+            body = error.updateAndGetBody(getMessageSource(), LocaleContextHolder.getLocale());
+        }
         if (body instanceof ProblemDetail p) {
             String slug = HttpStatus.resolve(statusCode.value()) == null ? "error"
                     : HttpStatus.valueOf(statusCode.value()).name().toLowerCase().replace('_', '-');
@@ -96,39 +125,123 @@ public class ProblemHandler extends ResponseEntityExceptionHandler {
         return super.handleExceptionInternal(ex, body, headers, statusCode, request);
     }
 
+    /**
+     * A body Jackson could not read, with the field it was reading: an unknown field (400), a value of the wrong
+     * type or out of the Java type's range (422, as for any other invalid value) or broken JSON such as a NaN
+     * token (400, still naming the field the parser was in).
+     */
     private ResponseEntity<Object> jsonProblem(JacksonException e, WebRequest request) {
+        String field = fieldPath(e);
         if (e instanceof UnrecognizedPropertyException u) {
-            String field = fieldPath(u);
             return problem(HttpStatus.BAD_REQUEST, "unknown-field", "Unknown field", "unknown field '" + field
                     + "'", List.of(new RequestRejected.FieldError(field, "unknown field; known fields: "
                     + u.getKnownPropertyIds().stream().map(String::valueOf).sorted().collect(Collectors.joining(", ")))),
                     request);
         }
-        if (e instanceof DatabindException d && !d.getPath().isEmpty()) {
-            String field = fieldPath(d);
-            String what = e instanceof InvalidFormatException f ? "cannot read '" + f.getValue() + "' as "
-                    + f.getTargetType().getSimpleName() : "wrong type";
-            return problem(HttpStatus.BAD_REQUEST, "invalid-field", "Invalid field", field + ": " + what,
+        if (!field.isEmpty() && (e instanceof DatabindException || e instanceof InputCoercionException)) {
+            String what = e instanceof InputCoercionException c
+                    ? "out of range for " + jsonType(c.getTargetType())
+                    : e instanceof MismatchedInputException m && m.getTargetType() != null
+                    ? "expected " + jsonType(m.getTargetType()) + (e instanceof InvalidFormatException f
+                            ? ", got '" + f.getValue() + "'" : ", got " + tokenName(m))
+                    : firstLine(e.getOriginalMessage());
+            return problem(HttpStatus.UNPROCESSABLE_CONTENT, "invalid-field", "Invalid field", field + ": " + what,
                     List.of(new RequestRejected.FieldError(field, what)), request);
         }
-        String detail = e instanceof StreamReadException ? "malformed JSON: " + e.getOriginalMessage()
-                : "unreadable JSON: " + e.getOriginalMessage();
-        return problem(HttpStatus.BAD_REQUEST, "malformed-json", "Malformed JSON", detail, List.of(), request);
+        String what = firstLine(e.getOriginalMessage());
+        String detail = (e instanceof StreamReadException ? "malformed JSON" : "unreadable JSON")
+                + (field.isEmpty() ? "" : " at " + field) + ": " + what;
+        return problem(HttpStatus.BAD_REQUEST, "malformed-json", "Malformed JSON", detail,
+                field.isEmpty() ? List.of() : List.of(new RequestRejected.FieldError(field, what)), request);
     }
 
-    private static String fieldPath(DatabindException e) {
+    /** {@code validation_prompts[1]} from Jackson's reference chain, or else from where the parser stopped. */
+    static String fieldPath(JacksonException e) {
         StringBuilder sb = new StringBuilder();
         for (var ref : e.getPath()) {
-            if (ref.getPropertyName() != null) {
-                if (!sb.isEmpty()) {
-                    sb.append('.');
+            append(sb, ref.getPropertyName(), ref.getIndex());
+        }
+        if (sb.isEmpty() && e.processor() instanceof JsonParser parser) {
+            java.util.ArrayDeque<TokenStreamContext> chain = new java.util.ArrayDeque<>();
+            for (TokenStreamContext c = parser.streamReadContext(); c != null && !c.inRoot(); c = c.getParent()) {
+                chain.push(c);
+            }
+            for (TokenStreamContext c : chain) {
+                if (c.inObject()) {
+                    append(sb, c.currentName(), -1);
+                } else if (c.inArray()) {
+                    append(sb, null, Math.max(0, c.getCurrentIndex()));
                 }
-                sb.append(ref.getPropertyName());
-            } else if (ref.getIndex() >= 0) {
-                sb.append('[').append(ref.getIndex()).append(']');
             }
         }
         return sb.toString();
+    }
+
+    private static void append(StringBuilder sb, String name, int index) {
+        if (name != null) {
+            if (!sb.isEmpty()) {
+                sb.append('.');
+            }
+            sb.append(name);
+        } else if (index >= 0) {
+            sb.append('[').append(index).append(']');
+        }
+    }
+
+    private static String jsonType(Class<?> type) {
+        if (type == null) {
+            return "a value";
+        }
+        if (type == Integer.class || type == int.class || type == Long.class || type == long.class) {
+            return "an integer";
+        }
+        if (Number.class.isAssignableFrom(type) || type == double.class || type == float.class) {
+            return "a number";
+        }
+        if (type == Boolean.class || type == boolean.class) {
+            return "a boolean";
+        }
+        if (CharSequence.class.isAssignableFrom(type)) {
+            return "a string";
+        }
+        if (java.util.Collection.class.isAssignableFrom(type) || type.isArray()) {
+            return "an array";
+        }
+        return "an object";
+    }
+
+    private static String tokenName(MismatchedInputException m) {
+        JsonToken t = m.getCurrentToken();
+        if (t == null) {
+            return "another type";
+        }
+        return switch (t) {
+            case VALUE_STRING -> "a string";
+            case VALUE_NUMBER_INT -> "an integer";
+            case VALUE_NUMBER_FLOAT -> "a number with a fraction";
+            case VALUE_TRUE, VALUE_FALSE -> "a boolean";
+            case VALUE_NULL -> "null";
+            case START_ARRAY -> "an array";
+            case START_OBJECT -> "an object";
+            default -> "another type";
+        };
+    }
+
+    private static String firstLine(String message) {
+        if (message == null) {
+            return "unreadable";
+        }
+        int nl = message.indexOf('\n');
+        return nl < 0 ? message : message.substring(0, nl);
+    }
+
+    private static boolean causedBy(Throwable e, String simpleName) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t.getClass().getSimpleName().equals(simpleName)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private ResponseEntity<Object> problem(HttpStatus status, String type, String title, String detail,

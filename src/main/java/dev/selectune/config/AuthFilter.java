@@ -12,28 +12,40 @@ import tools.jackson.databind.json.JsonMapper;
 
 import java.io.IOException;
 import java.net.URI;
+import java.util.List;
 
 /**
  * Bearer-token authentication for {@code /v1/**}: the key's tenant goes into the request attribute
  * {@link #TENANT}, which every controller scopes its queries by. With auth off, everything is tenant "local".
+ * The API description ({@code /v3/api-docs}, Swagger UI) needs a key too unless {@code selectune.api-docs.public}.
  */
 public class AuthFilter extends OncePerRequestFilter {
     public static final String TENANT = "selectune.tenant";
     public static final String LOCAL_TENANT = "local";
 
+    /** The API description's paths (springdoc's JSON and Swagger UI's page and assets). */
+    public static final List<String> DOCS_PATTERNS = List.of("/v3/api-docs", "/v3/api-docs/*", "/v3/api-docs.yaml",
+            "/swagger-ui.html", "/swagger-ui/*");
+
     private final ApiKeys keys;
     private final boolean enabled;
+    private final boolean docsPublic;
     private final JsonMapper json;
 
-    public AuthFilter(ApiKeys keys, boolean enabled, JsonMapper json) {
+    public AuthFilter(ApiKeys keys, boolean enabled, boolean docsPublic, JsonMapper json) {
         this.keys = keys;
         this.enabled = enabled;
+        this.docsPublic = docsPublic;
         this.json = json;
     }
 
     @Override
     protected boolean shouldNotFilter(HttpServletRequest request) {
-        return !request.getRequestURI().startsWith("/v1/");
+        String uri = request.getRequestURI();
+        if (uri.startsWith("/v1/")) {
+            return false;
+        }
+        return docsPublic || !(uri.startsWith("/v3/api-docs") || uri.startsWith("/swagger-ui"));
     }
 
     @Override

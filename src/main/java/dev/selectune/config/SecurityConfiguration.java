@@ -2,6 +2,7 @@ package dev.selectune.config;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.context.event.ApplicationReadyEvent;
 import org.springframework.boot.web.servlet.FilterRegistrationBean;
 import org.springframework.context.annotation.Bean;
@@ -14,11 +15,18 @@ import tools.jackson.databind.json.JsonMapper;
 public class SecurityConfiguration {
     private static final Logger log = LoggerFactory.getLogger(SecurityConfiguration.class);
 
+    /**
+     * @param docsPublic {@code selectune.api-docs.public}: the API description needs no key (default true). It holds
+     *                   nothing a client could not read in the repository's openapi.yaml, and "Try it out" still
+     *                   sends a key; false hides it (and which version runs) from callers without one.
+     */
     @Bean
-    FilterRegistrationBean<AuthFilter> authFilter(ApiKeys keys, SelectuneProperties props, JsonMapper json) {
+    FilterRegistrationBean<AuthFilter> authFilter(ApiKeys keys, SelectuneProperties props, JsonMapper json,
+                                                  @Value("${selectune.api-docs.public:true}") boolean docsPublic) {
         FilterRegistrationBean<AuthFilter> reg = new FilterRegistrationBean<>(
-                new AuthFilter(keys, props.auth().enabled(), json));
+                new AuthFilter(keys, props.auth().enabled(), docsPublic, json));
         reg.addUrlPatterns("/v1/*");
+        AuthFilter.DOCS_PATTERNS.forEach(reg::addUrlPatterns);
         return reg;
     }
 

@@ -74,6 +74,12 @@ public record JobSpec(
                 checkpointEvery, numClassImages, priorLossWeight, validationSteps, guidanceScale, precision)
                 .applyTo(TrainingConfig.builder(instancePrompt)).build();
         problems.addAll(config.problems());
+        if (imageSetId != null && imageSetId.isBlank()) {
+            problems.add("image_set_id: required (or upload 'images' parts with a 'spec' part); got an empty string");
+        } else if (imageSetId != null && !imageSetId.matches("[A-Za-z0-9_-]{1,64}")) {
+            // Never looked up: a NUL would not even reach PostgreSQL, and no id has other characters.
+            problems.add("image_set_id: not an image set id (like imgset_3kq7v2m4x5p6r7s8t9ua)");
+        }
         if (metadata != null && metadata.size() > 16) {
             problems.add("metadata: at most 16 keys, got " + metadata.size());
         }
@@ -81,6 +87,9 @@ public record JobSpec(
             metadata.forEach((key, value) -> {
                 if (key.length() > 64 || (value != null && value.length() > 512)) {
                     problems.add("metadata." + key + ": keys at most 64 and values at most 512 characters");
+                } else if (TrainingConfig.firstControlCharacter(key) >= 0
+                        || (value != null && TrainingConfig.firstControlCharacter(value) >= 0)) {
+                    problems.add("metadata." + key + ": no control characters other than tab and line breaks");
                 }
             });
         }

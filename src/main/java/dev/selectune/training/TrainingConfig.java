@@ -1,6 +1,7 @@
 package dev.selectune.training;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
 
@@ -61,9 +62,13 @@ public record TrainingConfig(
         String precision) {
 
     public static final int MAX_IMAGES = 50;
+    public static final int MAX_VALIDATION_PROMPTS = 16;
+    public static final int MAX_PROMPT_CHARS = 2000;
 
     public TrainingConfig {
-        validationPrompts = validationPrompts == null ? List.of() : List.copyOf(validationPrompts);
+        // Not List.copyOf: a null element (JSON [null]) must reach problems(), which names it, not throw here.
+        validationPrompts = validationPrompts == null ? List.of()
+                : Collections.unmodifiableList(new ArrayList<>(validationPrompts));
         schedule = schedule == null ? Schedule.DTAP : schedule;
         precision = precision == null ? "auto" : precision;
     }
@@ -86,79 +91,90 @@ public record TrainingConfig(
         if (instancePrompt == null || instancePrompt.isBlank()) {
             p.add("instance_prompt: must not be empty");
         }
-        if (steps < 1 || steps > 100_000) {
-            p.add("steps: must be between 1 and 100000, got " + steps);
+        text(p, "instance_prompt", instancePrompt);
+        text(p, "class_prompt", classPrompt);
+        HyperparameterRange.STEPS.check(p, steps);
+        if (resolution != null && (!HyperparameterRange.RESOLUTION.contains(resolution) || resolution % 8 != 0)) {
+            p.add("resolution: must be a multiple of 8 " + HyperparameterRange.RESOLUTION.describe() + ", got "
+                    + resolution);
         }
-        if (resolution != null && (resolution < 64 || resolution > 2048 || resolution % 8 != 0)) {
-            p.add("resolution: must be a multiple of 8 between 64 and 2048, got " + resolution);
+        HyperparameterRange.RESIZE_RATIO.check(p, resizeRatio);
+        HyperparameterRange.RANK.check(p, rank);
+        if (loraAlpha != null) {
+            HyperparameterRange.LORA_ALPHA.check(p, loraAlpha);
         }
-        if (!(resizeRatio > 0 && resizeRatio <= 1)) {
-            p.add("resize_ratio: must be in (0, 1], got " + resizeRatio);
+        HyperparameterRange.LEARNING_RATE.check(p, learningRate);
+        HyperparameterRange.ADAM_BETA1.check(p, adamBeta1);
+        HyperparameterRange.ADAM_BETA2.check(p, adamBeta2);
+        HyperparameterRange.ADAM_EPSILON.check(p, adamEpsilon);
+        HyperparameterRange.WEIGHT_DECAY.check(p, weightDecay);
+        HyperparameterRange.MAX_GRAD_NORM.check(p, maxGradNorm);
+        HyperparameterRange.ZO_PERTURBATIONS.check(p, zoPerturbations);
+        HyperparameterRange.ZO_EPSILON.check(p, zoEpsilon);
+        HyperparameterRange.ZO_LEARNING_RATE.check(p, zoLearningRate);
+        HyperparameterRange.K.check(p, k);
+        if (k == 0) {
+            p.add("k: must not be 0 (a flat sigmoid picks ZO and BP at random)");
         }
-        if (rank < 1 || rank > 256) {
-            p.add("rank: must be between 1 and 256, got " + rank);
+        HyperparameterRange.T_MAX.check(p, tMax);
+        HyperparameterRange.T_MID.check(p, tMid);
+        if (tMid > tMax) {
+            p.add("t_mid: must not exceed t_max (" + tMax + "), got " + tMid);
         }
-        if (loraAlpha != null && !(loraAlpha > 0)) {
-            p.add("lora_alpha: must be > 0, got " + loraAlpha);
-        }
-        positive(p, "learning_rate", learningRate);
-        if (!(adamBeta1 >= 0 && adamBeta1 < 1)) {
-            p.add("adam_beta1: must be in [0, 1), got " + adamBeta1);
-        }
-        if (!(adamBeta2 >= 0 && adamBeta2 < 1)) {
-            p.add("adam_beta2: must be in [0, 1), got " + adamBeta2);
-        }
-        positive(p, "adam_epsilon", adamEpsilon);
-        if (!(weightDecay >= 0)) {
-            p.add("weight_decay: must be >= 0, got " + weightDecay);
-        }
-        if (!(maxGradNorm >= 0)) {
-            p.add("max_grad_norm: must be >= 0 (0 turns clipping off), got " + maxGradNorm);
-        }
-        if (zoPerturbations < 1 || zoPerturbations > 1000) {
-            p.add("zo_perturbations: must be between 1 and 1000, got " + zoPerturbations);
-        }
-        positive(p, "zo_epsilon", zoEpsilon);
-        positive(p, "zo_learning_rate", zoLearningRate);
-        if (!Double.isFinite(k) || k == 0) {
-            p.add("k: must be a finite non-zero steepness, got " + k);
-        }
-        if (!(tMax > 0 && tMax <= 1000)) {
-            p.add("t_max: must be in (0, 1000], got " + tMax);
-        }
-        if (!(tMid >= 0 && tMid <= tMax)) {
-            p.add("t_mid: must be in [0, t_max], got " + tMid);
-        }
-        if (checkpointEvery < 0) {
-            p.add("checkpoint_every: must be >= 0 (0 turns periodic checkpoints off), got " + checkpointEvery);
-        }
-        if (numClassImages < 0 || numClassImages > 1000) {
-            p.add("num_class_images: must be between 0 and 1000, got " + numClassImages);
-        }
+        HyperparameterRange.CHECKPOINT_EVERY.check(p, checkpointEvery);
+        HyperparameterRange.NUM_CLASS_IMAGES.check(p, numClassImages);
         if (numClassImages > 0 && (classPrompt == null || classPrompt.isBlank())) {
             p.add("class_prompt: required when num_class_images > 0");
         }
-        if (!(priorLossWeight >= 0)) {
-            p.add("prior_loss_weight: must be >= 0, got " + priorLossWeight);
-        }
-        if (validationPrompts.size() > 16) {
-            p.add("validation_prompts: at most 16, got " + validationPrompts.size());
+        HyperparameterRange.PRIOR_LOSS_WEIGHT.check(p, priorLossWeight);
+        if (validationPrompts.size() > MAX_VALIDATION_PROMPTS) {
+            p.add("validation_prompts: at most " + MAX_VALIDATION_PROMPTS + ", got " + validationPrompts.size());
         }
         for (int i = 0; i < validationPrompts.size(); i++) {
-            if (validationPrompts.get(i) == null || validationPrompts.get(i).isBlank()) {
+            String prompt = validationPrompts.get(i);
+            if (prompt == null) {
+                p.add("validation_prompts[" + i + "]: must be a string, got null");
+            } else if (prompt.isBlank()) {
                 p.add("validation_prompts[" + i + "]: must not be empty");
+            } else {
+                text(p, "validation_prompts[" + i + "]", prompt);
             }
         }
-        if (validationSteps < 1 || validationSteps > 200) {
-            p.add("validation_steps: must be between 1 and 200, got " + validationSteps);
-        }
-        if (!(guidanceScale >= 0 && guidanceScale <= 50)) {
-            p.add("guidance_scale: must be in [0, 50], got " + guidanceScale);
-        }
+        HyperparameterRange.VALIDATION_STEPS.check(p, validationSteps);
+        HyperparameterRange.GUIDANCE_SCALE.check(p, guidanceScale);
         if (!List.of("auto", "fp32", "fp16").contains(precision)) {
             p.add("precision: must be auto, fp32 or fp16, got " + precision);
         }
         return p;
+    }
+
+    /**
+     * A prompt: at most {@link #MAX_PROMPT_CHARS} characters (CLIP reads 77 tokens anyway) and no control
+     * characters other than tab and line breaks (a NUL cannot even be stored in PostgreSQL text).
+     */
+    private static void text(List<String> p, String name, String value) {
+        if (value == null) {
+            return;
+        }
+        if (value.length() > MAX_PROMPT_CHARS) {
+            p.add(name + ": at most " + MAX_PROMPT_CHARS + " characters, got " + value.length());
+        }
+        int bad = firstControlCharacter(value);
+        if (bad >= 0) {
+            p.add(name + ": must not contain control characters, found U+"
+                    + String.format("%04X", (int) value.charAt(bad)) + " at index " + bad);
+        }
+    }
+
+    /** The index of the first control character other than tab, CR and LF, or -1. */
+    public static int firstControlCharacter(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (Character.isISOControl(c) && c != '\t' && c != '\n' && c != '\r') {
+                return i;
+            }
+        }
+        return -1;
     }
 
     /** Throws {@link IllegalArgumentException} listing every problem. */
@@ -168,12 +184,6 @@ public record TrainingConfig(
             throw new IllegalArgumentException("invalid training config: " + String.join("; ", p));
         }
         return this;
-    }
-
-    private static void positive(List<String> p, String name, double v) {
-        if (!(v > 0) || !Double.isFinite(v)) {
-            p.add(name + ": must be > 0, got " + v);
-        }
     }
 
     public Builder toBuilder() {

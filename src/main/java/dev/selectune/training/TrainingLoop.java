@@ -115,12 +115,36 @@ public final class TrainingLoop {
                         low ? data.classPromptLow() : data.classPromptHigh(), t);
             }
             loss = strategy.isBackprop() ? backprop(instance, prior, t) : zeroOrder(instance, prior, t, random);
+            requireFinite(step, strategy, loss);
             // On a GPU the peak is the largest sample: take one while the step's tensors still exist. (On the CPU
             // the kernel keeps the high-water mark itself.)
             probe.sample();
         }
         double seconds = (System.nanoTime() - started) / 1e9;
         return new StepReport(step, config.steps(), strategy, t, pZo, loss, seconds, probe.read().peakBytes());
+    }
+
+    /**
+     * Stops the job at the first step that diverged: a NaN or infinite loss, or an update that left a LoRA weight
+     * non-finite (the loss is computed before the update, so a NaN gradient shows only in the weights). One sum
+     * per LoRA tensor is noise next to the step's UNet passes.
+     */
+    private void requireFinite(int step, Strategy strategy, double loss) {
+        if (!Double.isFinite(loss)) {
+            throw TrainingDivergedException.loss(step, strategy, loss);
+        }
+        List<NDArray> masters = params.masters();
+        for (int i = 0; i < masters.size(); i++) {
+            NDArray master = masters.get(i);
+            float sum = Autograd.noGrad(() -> {
+                try (NDArray s = master.sum()) {
+                    return s.getFloat();
+                }
+            });
+            if (!Float.isFinite(sum)) {
+                throw TrainingDivergedException.update(step, strategy, params.names().get(i));
+            }
+        }
     }
 
     /** One training example of a step, every tensor in the step's manager (so nothing outlives the step). */

@@ -101,7 +101,7 @@ class ApiRequestsTest extends ServiceTestBase {
         badUpload(422, "images[0]", "9000x9000", TestImages.part("bomb.png", "image/png",
                 TestImages.pngHeaderOnly(9000, 9000)));
         badUpload(422, "images[0]", "png", TestImages.part("cut.png", "image/png", truncated));
-        badUpload(413, "images", "at most 6", TestImages.dogPart(0), TestImages.dogPart(1), TestImages.dogPart(2),
+        badUpload(422, "images", "at most 6", TestImages.dogPart(0), TestImages.dogPart(1), TestImages.dogPart(2),
                 TestImages.dogPart(3), TestImages.dogPart(0), TestImages.dogPart(1), TestImages.dogPart(2));
         badUpload(413, "images[0]", "per image", TestImages.part("noise.png", "image/png", TestImages.noisyPng(400)));
         assertThat(count("image_sets")).isEqualTo(setsBefore);
@@ -126,9 +126,11 @@ class ApiRequestsTest extends ServiceTestBase {
         long jobsBefore = count("jobs");
         badSpec("{\"base_model\": \"tiny-sd15\", ", 400, "malformed-json", null);
         badSpec(spec("\"image_set_id\": \"" + set + "\", \"learning_rat\": 0.1"), 400, "unknown-field", "learning_rat");
-        badSpec(spec("\"image_set_id\": \"" + set + "\", \"steps\": \"many\""), 400, "invalid-field", "steps");
-        ResultActions r = badSpec(spec("\"image_set_id\": \"" + set + "\", \"steps\": 0, \"resize_ratio\": 1.5,"
-                + " \"schedule\": \"fastest\", \"rank\": 0"), 422, "invalid-request", "steps");
+        badSpec(spec("\"image_set_id\": \"" + set + "\", \"rank\": \"many\""), 422, "invalid-field", "rank");
+        badSpec(spec("\"image_set_id\": \"" + set + "\", \"steps\": 3"), 400, "malformed-json", "steps");
+        ResultActions r = badSpec(spec("\"image_set_id\": \"" + set + "\", \"resize_ratio\": 1.5,"
+                + " \"schedule\": \"fastest\", \"rank\": 0").replace("\"steps\": 2", "\"steps\": 0"), 422,
+                "invalid-request", "steps");
         r.andExpect(jsonPath("$.errors[*].field", hasItem("resize_ratio")))
                 .andExpect(jsonPath("$.errors[*].field", hasItem("schedule")))
                 .andExpect(jsonPath("$.errors[*].field", hasItem("rank")));
@@ -359,6 +361,11 @@ class ApiRequestsTest extends ServiceTestBase {
                 .andExpect(jsonPath("$.data[*].id", org.hamcrest.Matchers.not(hasItem(id))));
         mvc.perform(get("/v1/jobs/" + id).header("Authorization", ACME))
                 .andExpect(status().isOk()).andExpect(matchesOpenApi());
+    }
+
+    @Test
+    void theApiDescriptionIsPublicByDefault() throws Exception {
+        mvc.perform(get("/v3/api-docs")).andExpect(status().isOk());
     }
 
     static String spec(String extra) {

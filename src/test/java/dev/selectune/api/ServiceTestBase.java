@@ -26,9 +26,11 @@ import java.nio.file.Path;
 /**
  * One Spring context for every service test class (same configuration, so Spring's context cache shares it): a
  * real PostgreSQL (Testcontainers when a Docker engine answers, else the embedded zonky default of the service
- * itself), the tiny SD 1.5 pipeline as the only model, one CPU worker with short leases, two tenants' keys.
+ * itself), the tiny SD 1.5 pipeline as the only model, one CPU worker with short leases, two tenants' keys. Tomcat
+ * listens on a random port too, for tests of what happens before Spring MVC (FuzzRequestsTest); MockMvc still serves
+ * the others.
  */
-@SpringBootTest(properties = {
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
         "selectune.models=tiny-sd15=src/test/resources/golden/tiny-sd15",
         "selectune.devices=cpu",
         "selectune.api-keys=acme:" + ServiceTestBase.ACME_KEY + ",globex:" + ServiceTestBase.GLOBEX_KEY,
