@@ -3,8 +3,6 @@ package dev.selectune.training.data;
 import javax.imageio.ImageIO;
 import java.awt.Graphics2D;
 import java.awt.image.BufferedImage;
-import java.io.ByteArrayInputStream;
-import java.io.IOException;
 
 /**
  * Decodes an uploaded image (JPEG, PNG, WebP and whatever else ImageIO's plugins read; the twelvemonkeys plugins on
@@ -26,12 +24,9 @@ public final class ImageDecoder {
         }
         BufferedImage raw;
         try {
-            raw = ImageIO.read(new ByteArrayInputStream(bytes));
-        } catch (IOException | RuntimeException e) {
-            throw new IllegalArgumentException("images[" + index + "]: unreadable image (" + e.getMessage() + ")", e);
-        }
-        if (raw == null) {
-            throw new IllegalArgumentException("images[" + index + "]: not a JPEG, PNG or WebP image");
+            raw = CompleteDecode.read(bytes, 1);
+        } catch (ImageProbe.InvalidImageException e) {
+            throw new IllegalArgumentException("images[" + index + "]: " + e.getMessage(), e);
         }
         return orient(toRgb(raw), ExifOrientation.read(bytes));
     }

@@ -3,7 +3,7 @@ package dev.selectune.training.data;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
 import javax.imageio.stream.ImageInputStream;
-import java.awt.image.BufferedImage;
+import javax.imageio.stream.MemoryCacheImageInputStream;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.util.Iterator;
@@ -55,7 +55,7 @@ public final class ImageProbe {
         if (format == null) {
             throw new InvalidImageException("not a PNG, JPEG or WebP image (judged by its content)");
         }
-        try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(bytes))) {
+        try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(bytes))) {
             ImageReader reader = readerFor(in, format);
             try {
                 reader.setInput(in, true, true);
@@ -83,15 +83,7 @@ public final class ImageProbe {
     /** Probes, then decodes every pixel once: a truncated or corrupt file fails here rather than in a worker. */
     public static Info probeAndDecode(byte[] bytes, int maxSide) {
         Info info = probe(bytes, maxSide);
-        BufferedImage image;
-        try {
-            image = ImageIO.read(new ByteArrayInputStream(bytes));
-        } catch (IOException | RuntimeException e) {
-            throw new InvalidImageException(info.format() + " image does not decode: " + e.getMessage());
-        }
-        if (image == null) {
-            throw new InvalidImageException(info.format() + " image does not decode");
-        }
+        CompleteDecode.read(bytes, 1);
         return info;
     }
 
