@@ -3,17 +3,22 @@ package dev.selectune.training.data;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReadParam;
 import javax.imageio.ImageReader;
+import javax.imageio.ImageTypeSpecifier;
 import javax.imageio.stream.ImageInputStream;
 import javax.imageio.stream.MemoryCacheImageInputStream;
 import java.awt.image.BufferedImage;
+import java.awt.image.DataBuffer;
+import java.awt.image.SampleModel;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.IntBinaryOperator;
 
 /**
  * Decodes all of an image's pixel data and refuses a file that does not decode completely. ImageIO decodes a
@@ -25,12 +30,14 @@ final class CompleteDecode {
     }
 
     /**
-     * The image read with every {@code subsampling}-th pixel of every {@code subsampling}-th row kept: the reader
-     * still inflates or entropy-decodes the whole stream, so a cut or corrupt file fails at any subsampling.
+     * The image read with every s-th pixel of every s-th row kept, s = {@code subsampling(width, height)}: the reader
+     * still inflates or entropy-decodes the whole stream, so a cut or corrupt file fails at any subsampling, but only
+     * the kept pixels are stored. The decode runs inside {@code budget} with its {@link #estimateBytes estimate}.
      *
      * @throws ImageProbe.InvalidImageException unreadable, truncated or corrupt
+     * @throws DecodeBudget.Exhausted           no budget within its wait
      */
-    static BufferedImage read(byte[] bytes, int subsampling) {
+    static BufferedImage read(byte[] bytes, IntBinaryOperator subsampling, DecodeBudget budget) {
         String format = ImageProbe.sniffFormat(bytes);
         String name = format == null ? "image" : format;
         if ("png".equals(format)) {
@@ -47,17 +54,29 @@ final class CompleteDecode {
             try {
                 reader.setInput(in, true, true);
                 reader.addIIOReadWarningListener((source, warning) -> warnings.add(warning));
+                int width = reader.getWidth(0);
+                int height = reader.getHeight(0);
+                int s = Math.max(1, subsampling.applyAsInt(width, height));
                 ImageReadParam param = reader.getDefaultReadParam();
-                param.setSourceSubsampling(subsampling, subsampling, 0, 0);
-                image = reader.read(0, param);
+                param.setSourceSubsampling(s, s, 0, 0);
+                long estimate = estimateBytes(format, width, height, s, bytesPerPixel(reader),
+                        "jpeg".equals(format) && progressiveJpeg(bytes));
+                image = budget.run(estimate, () -> {
+                    try {
+                        return reader.read(0, param);
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                });
             } finally {
                 reader.dispose();
             }
         } catch (IOException | RuntimeException e) {
-            if (e instanceof ImageProbe.InvalidImageException invalid) {
-                throw invalid;
+            if (e instanceof ImageProbe.InvalidImageException || e instanceof DecodeBudget.Exhausted) {
+                throw (RuntimeException) e;
             }
-            throw new ImageProbe.InvalidImageException(name + " image does not decode: " + e.getMessage());
+            String why = e instanceof UncheckedIOException u ? u.getCause().getMessage() : e.getMessage();
+            throw new ImageProbe.InvalidImageException(name + " image does not decode: " + why);
         }
         for (String w : warnings) {
             if (meansMissingPixels(w)) {
@@ -65,6 +84,68 @@ final class CompleteDecode {
             }
         }
         return image;
+    }
+
+    /**
+     * The most memory, heap and native, one decode at subsampling {@code s} may hold: the subsampled raster, the
+     * 8-bit RGB copies {@link ImageDecoder} makes of it (the int[] of {@code toRgb} and the two of {@code orient}),
+     * and the decoder's own buffers. Those are two rows for PNG; for a baseline JPEG a band of MCU rows; for a
+     * progressive JPEG libjpeg's coefficients of the whole image (2 bytes a sample, 3 components at most counted);
+     * for WebP (decoded whole, then subsampled) the full frame twice.
+     */
+    static long estimateBytes(String format, int width, int height, int s, int bytesPerPixel, boolean progressive) {
+        long full = (long) width * height;
+        long kept = (long) ceilDiv(width, s) * ceilDiv(height, s);
+        long working = switch (format == null ? "" : format) {
+            case "png" -> 2L * width * bytesPerPixel + (1 << 16);
+            case "jpeg" -> progressive ? full * 3 * 2 : (long) width * 16 * 3 * 2;
+            case "webp" -> full * 4 * 2;
+            default -> full * bytesPerPixel;
+        };
+        return kept * bytesPerPixel + kept * 4 * 3 + working;
+    }
+
+    /** Bytes per pixel of the raster the reader allocates: 8 for 16-bit RGBA PNG, 3 for an RGB JPEG, ... */
+    private static int bytesPerPixel(ImageReader reader) throws IOException {
+        ImageTypeSpecifier type = reader.getRawImageType(0);
+        if (type == null) {
+            Iterator<ImageTypeSpecifier> types = reader.getImageTypes(0);
+            type = types.hasNext() ? types.next() : null;
+        }
+        if (type == null) {
+            return 8;
+        }
+        SampleModel model = type.getSampleModel(1, 1);
+        int bits = DataBuffer.getDataTypeSize(model.getDataType()) * model.getNumDataElements();
+        return Math.max(1, (bits + 7) / 8);
+    }
+
+    /** Whether the first start-of-frame marker is a progressive one (SOF2, SOF6, SOF10, SOF14). */
+    static boolean progressiveJpeg(byte[] b) {
+        int pos = 2;
+        while (pos + 4 <= b.length) {
+            if ((b[pos] & 0xff) != 0xff) {
+                return false;
+            }
+            int marker = b[pos + 1] & 0xff;
+            if (marker == 0xff) {
+                pos++;
+                continue;
+            }
+            if (marker >= 0xc0 && marker <= 0xcf && marker != 0xc4 && marker != 0xc8 && marker != 0xcc) {
+                return marker == 0xc2 || marker == 0xc6 || marker == 0xca || marker == 0xce;
+            }
+            if (marker == 0xd8 || marker == 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+                pos += 2;
+                continue;
+            }
+            pos += 2 + (((b[pos + 2] & 0xff) << 8) | (b[pos + 3] & 0xff));
+        }
+        return false;
+    }
+
+    private static int ceilDiv(int a, int b) {
+        return (a + b - 1) / b;
     }
 
     /**
