@@ -13,6 +13,7 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -42,6 +43,8 @@ final class CompleteDecode {
         String name = format == null ? "image" : format;
         if ("png".equals(format)) {
             checkPngChunks(bytes);
+        } else if ("webp".equals(format)) {
+            checkRiffChunks(bytes);
         }
         List<String> warnings = new ArrayList<>();
         BufferedImage image;
@@ -159,6 +162,29 @@ final class CompleteDecode {
         }
         return w.contains("premature end") || w.contains("truncated") || w.contains("missing eoi")
                 || w.contains("corrupt");
+    }
+
+    /**
+     * A WebP is a RIFF file: its header gives the length, and each chunk (VP8, VP8L, VP8X, ALPH, ...) must lie
+     * inside it. TwelveMonkeys decodes a lossless WebP cut in half without a word.
+     */
+    private static void checkRiffChunks(byte[] bytes) {
+        ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+        long end = 8 + Integer.toUnsignedLong(b.getInt(4));
+        if (end > bytes.length) {
+            throw new ImageProbe.InvalidImageException("webp image is truncated: its RIFF header announces " + end
+                    + " bytes, the file has " + bytes.length);
+        }
+        long pos = 12;
+        while (pos + 8 <= end) {
+            String type = new String(bytes, (int) pos, 4, StandardCharsets.ISO_8859_1);
+            long size = Integer.toUnsignedLong(b.getInt((int) pos + 4));
+            pos += 8 + size + (size & 1);
+            if (pos > end + (size & 1)) {
+                throw new ImageProbe.InvalidImageException("webp image is truncated: its " + type.trim()
+                        + " chunk runs past the end of the file");
+            }
+        }
     }
 
     /** Walks the chunk list: every chunk must lie inside the file and the list must end with IEND. */

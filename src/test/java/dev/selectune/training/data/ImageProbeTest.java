@@ -75,6 +75,19 @@ class ImageProbeTest {
         assertThat(ImageProbe.probeAndDecode(png, 8192).height()).isEqualTo(90);
     }
 
+    /** TwelveMonkeys decodes this lossless WebP (64 px, made by Pillow) cut in half without an error. */
+    @Test
+    void aTruncatedWebpIsRefused() throws IOException {
+        byte[] webp = Files.readAllBytes(Path.of("src/test/resources/images/dog-lossless.webp"));
+        assertThat(ImageProbe.probeAndDecode(webp, 8192)).isEqualTo(new ImageProbe.Info("webp", "image/webp", 64, 64));
+        byte[] cut = Arrays.copyOf(webp, webp.length / 2);
+        assertThatThrownBy(() -> ImageProbe.probeAndDecode(cut, 8192)).hasMessageContaining("webp image is truncated");
+        byte[] shortened = Arrays.copyOf(webp, webp.length / 2);
+        ByteBuffer.wrap(shortened).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(4, shortened.length - 8);
+        assertThatThrownBy(() -> ImageProbe.probeAndDecode(shortened, 8192))
+                .hasMessageContaining("chunk runs past the end");
+    }
+
     @Test
     void onlyWarningsAboutMissingPixelsRefuseAnImage() {
         assertThat(CompleteDecode.meansMissingPixels("Premature end of JPEG file")).isTrue();
