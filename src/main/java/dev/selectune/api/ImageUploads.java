@@ -4,6 +4,7 @@ import dev.selectune.config.SelectuneProperties;
 import dev.selectune.jobs.JobRunner;
 import dev.selectune.jobs.NewImage;
 import dev.selectune.jobs.RequestRejected;
+import dev.selectune.training.data.DecodeBudget;
 import dev.selectune.training.data.ImageProbe;
 import org.springframework.stereotype.Component;
 import org.springframework.web.multipart.MultipartFile;
@@ -15,7 +16,8 @@ import java.util.List;
 
 /**
  * Checks uploaded images by content before anything is stored: count, size per file and per request, type by
- * magic bytes, dimensions from the header (nothing above the side limit is ever decoded), then a full decode.
+ * magic bytes, dimensions and pixel count from the header (nothing above the limits is ever decoded), then a
+ * subsampled decode of all pixel data within a decode budget shared by all uploads.
  * Every bad file is reported, each under {@code images[i]}.
  */
 @Component
@@ -23,9 +25,16 @@ public class ImageUploads {
     /** Filenames are kept only to show them back; longer ones are not names a client meant. */
     static final int MAX_FILENAME_CHARS = 255;
     private final SelectuneProperties.Uploads limits;
+    private final DecodeBudget decodeBudget;
 
     public ImageUploads(SelectuneProperties props) {
         this.limits = props.uploads();
+        this.decodeBudget = new DecodeBudget(limits.decodeBudget(), limits.decodeWait());
+    }
+
+    /** The budget all uploads' decodes share (for tests and metrics). */
+    DecodeBudget decodeBudget() {
+        return decodeBudget;
     }
 
     public List<NewImage> validate(List<MultipartFile> files) {
@@ -78,7 +87,7 @@ public class ImageUploads {
             }
             String field = "images[" + i + "]";
             try {
-                ImageProbe.Info info = ImageProbe.probeAndDecode(bytes, limits.maxSide());
+                ImageProbe.Info info = ImageProbe.probeAndDecode(bytes, limits.maxSide(), limits.maxPixels(), decodeBudget);
                 if (Math.min(info.width(), info.height()) < limits.minSide()) {
                     errors.add(new RequestRejected.FieldError(field, describe(f) + info.width() + "x" + info.height()
                             + " px; the short side must be at least " + limits.minSide() + " px"));
@@ -87,6 +96,9 @@ public class ImageUploads {
                 out.add(new NewImage(f.getOriginalFilename(), bytes, info, JobRunner.sha256(bytes)));
             } catch (ImageProbe.InvalidImageException e) {
                 errors.add(new RequestRejected.FieldError(field, describe(f) + e.getMessage()));
+            } catch (DecodeBudget.Exhausted e) {
+                throw RequestRejected.busy("decode-busy", "Busy decoding images", e.getMessage() + "; try again",
+                        e.retryAfter());
             }
         }
         if (!errors.isEmpty()) {

@@ -46,7 +46,14 @@ public class ProblemHandler extends ResponseEntityExceptionHandler {
 
     @ExceptionHandler(RequestRejected.class)
     ResponseEntity<Object> rejected(RequestRejected e, WebRequest request) {
-        return problem(HttpStatus.valueOf(e.status()), e.type(), e.title(), e.getMessage(), e.errors(), request);
+        ResponseEntity<Object> response = problem(HttpStatus.valueOf(e.status()), e.type(), e.title(), e.getMessage(),
+                e.errors(), request);
+        if (e.retryAfter() == null) {
+            return response;
+        }
+        return ResponseEntity.status(response.getStatusCode()).headers(response.getHeaders())
+                .header(HttpHeaders.RETRY_AFTER, Long.toString(Math.max(1, e.retryAfter().toSeconds())))
+                .body(response.getBody());
     }
 
     /** The spec part of a multipart job, parsed by hand, fails the same way as a JSON body. */

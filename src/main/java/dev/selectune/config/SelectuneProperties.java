@@ -24,7 +24,7 @@ public record SelectuneProperties(String models, Path dataDir, String apiKeys, S
         devices = devices == null || devices.isBlank() ? "auto" : devices;
         auth = auth == null ? new Auth(true) : auth;
         workers = workers == null ? new Workers(true, null, null, null, 0, null) : workers;
-        uploads = uploads == null ? new Uploads(0, 0, 0, 0, 0) : uploads;
+        uploads = uploads == null ? new Uploads(0, 0, 0, 0, 0, 0, 0, null) : uploads;
         blobs = blobs == null ? new Blobs(null, null, null, null, null, null, null) : blobs;
         retention = retention == null ? new Retention(null, null) : retention;
     }
@@ -68,9 +68,17 @@ public record SelectuneProperties(String models, Path dataDir, String apiKeys, S
      * @param maxImages       most images in one set
      * @param minSide         smallest accepted image side in an image set (jobs also need the model's low resolution)
      * @param maxSide         largest accepted side, read from the header before any pixel is decoded
+     * @param maxPixels       most pixels (width times height) of an accepted image, read from the header too: a
+     *                        522 KB PNG can hold 8192 x 8192 16-bit RGBA pixels, 512 MiB decoded
+     * @param decodeBudget    bytes that all uploads' decodes together may hold (each reserves its estimate first)
+     * @param decodeWait      how long an upload waits for decode budget before a 503 with Retry-After
      */
-    public record Uploads(long maxFileBytes, long maxRequestBytes, int maxImages, int minSide, int maxSide) {
+    public record Uploads(long maxFileBytes, long maxRequestBytes, int maxImages, int minSide, int maxSide,
+                          long maxPixels, long decodeBudget, Duration decodeWait) {
         public Uploads {
+            maxPixels = maxPixels <= 0 ? 50_000_000L : maxPixels;
+            decodeBudget = decodeBudget <= 0 ? 512L << 20 : decodeBudget;
+            decodeWait = decodeWait == null ? Duration.ofSeconds(30) : decodeWait;
             maxFileBytes = maxFileBytes <= 0 ? 20L << 20 : maxFileBytes;
             maxRequestBytes = maxRequestBytes <= 0 ? 200L << 20 : maxRequestBytes;
             maxImages = maxImages <= 0 ? 50 : maxImages;

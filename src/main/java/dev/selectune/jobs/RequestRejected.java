@@ -1,5 +1,6 @@
 package dev.selectune.jobs;
 
+import java.time.Duration;
 import java.util.List;
 
 /**
@@ -16,13 +17,25 @@ public class RequestRejected extends RuntimeException {
     private final String type;
     private final String title;
     private final List<FieldError> errors;
+    private final Duration retryAfter;
 
     public RequestRejected(int status, String type, String title, String detail, List<FieldError> errors) {
+        this(status, type, title, detail, errors, null);
+    }
+
+    private RequestRejected(int status, String type, String title, String detail, List<FieldError> errors,
+                            Duration retryAfter) {
         super(detail);
         this.status = status;
         this.type = type;
         this.title = title;
         this.errors = List.copyOf(errors);
+        this.retryAfter = retryAfter;
+    }
+
+    /** 503: the request was fine but the service has no room for it now; answered with Retry-After. */
+    public static RequestRejected busy(String type, String title, String detail, Duration retryAfter) {
+        return new RequestRejected(503, type, title, detail, List.of(), retryAfter);
     }
 
     public static RequestRejected notFound(String what) {
@@ -42,4 +55,6 @@ public class RequestRejected extends RuntimeException {
     public String type() { return type; }
     public String title() { return title; }
     public List<FieldError> errors() { return errors; }
+    /** When to try again (a Retry-After header), or null. */
+    public Duration retryAfter() { return retryAfter; }
 }

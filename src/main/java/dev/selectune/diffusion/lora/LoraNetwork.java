@@ -4,6 +4,10 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
 import dev.selectune.diffusion.nn.Autograd;
 import dev.selectune.diffusion.nn.Linear;
 import dev.selectune.diffusion.safetensors.SafeTensorsFile;
@@ -33,6 +37,8 @@ import java.util.regex.Pattern;
 public final class LoraNetwork implements AutoCloseable {
     /** The modules diffusers' DreamBooth-LoRA targets, as written in the file metadata. */
     public static final String TARGET_MODULES = "to_q,to_k,to_v,to_out.0";
+    /** diffusers' {@code LORA_ADAPTER_METADATA_KEY}: the safetensors metadata entry holding the PEFT LoraConfig. */
+    public static final String DIFFUSERS_ADAPTER_METADATA = "lora_adapter_metadata";
 
     private static final Pattern PEFT = Pattern.compile("^(?:unet\\.)?(.+)\\.lora_([AB])\\.weight$");
     private static final Pattern LEGACY = Pattern.compile("^(?:unet\\.)?(.+)\\.lora\\.(down|up)\\.weight$");
@@ -89,15 +95,7 @@ public final class LoraNetwork implements AutoCloseable {
             Map<String, Linear> targets = unet.attentionProjections();
             Map<String, String> kohyaNames = new HashMap<>();
             targets.keySet().forEach(p -> kohyaNames.put(p.replace('.', '_'), p));
-            float defaultAlpha = Float.NaN;
-            String metaAlpha = f.metadata().get("lora_alpha");
-            if (metaAlpha != null) {
-                try {
-                    defaultAlpha = Float.parseFloat(metaAlpha);
-                } catch (NumberFormatException e) {
-                    throw new LoraException(file + ": metadata lora_alpha '" + metaAlpha + "' is not a number");
-                }
-            }
+            float defaultAlpha = metadataAlpha(file, f.metadata());
             Map<String, String[]> pairs = new LinkedHashMap<>();
             Map<String, String> alphas = new HashMap<>();
             for (String key : f.tensors().keySet()) {
@@ -187,47 +185,115 @@ public final class LoraNetwork implements AutoCloseable {
         }
     }
 
-    /** Writes the adapters in {@code format}; the metadata records rank, alpha and the target modules. */
+    /**
+     * The alpha a file's metadata gives every module: ours ({@code lora_alpha}), else diffusers' LoraConfig
+     * ({@code unet.lora_alpha} in {@code lora_adapter_metadata}, where diffusers' own saves keep B as trained), else
+     * NaN (alpha = rank, unless the file has kohya {@code .alpha} keys).
+     */
+    private static float metadataAlpha(Path file, Map<String, String> metadata) {
+        String value = metadata.get("lora_alpha");
+        String where = "metadata lora_alpha";
+        if (value == null && metadata.containsKey(DIFFUSERS_ADAPTER_METADATA)) {
+            where = "metadata " + DIFFUSERS_ADAPTER_METADATA + " unet.lora_alpha";
+            try {
+                JsonElement alpha = JsonParser.parseString(metadata.get(DIFFUSERS_ADAPTER_METADATA)).getAsJsonObject()
+                        .get("unet.lora_alpha");
+                value = alpha == null ? null : alpha.getAsString();
+            } catch (RuntimeException e) {
+                throw new LoraException(file + ": metadata " + DIFFUSERS_ADAPTER_METADATA + " is not a JSON object: "
+                        + e.getMessage());
+            }
+        }
+        if (value == null) {
+            return Float.NaN;
+        }
+        try {
+            return Float.parseFloat(value);
+        } catch (NumberFormatException e) {
+            throw new LoraException(file + ": " + where + " '" + value + "' is not a number");
+        }
+    }
+
+    /**
+     * Writes the adapters in {@code format}; the metadata records rank, alpha and the target modules.
+     *
+     * <p>diffusers takes a LoRA's strength from {@code lora_adapter_metadata} (since 0.35) or from {@code .alpha}
+     * keys, never from our own {@code lora_alpha}, and 0.27 reads no metadata at all: given B as trained it would
+     * apply 1 instead of alpha / r. So the two diffusers namings carry B * alpha / r and record alpha = r (also as
+     * PEFT's LoraConfig in {@code lora_adapter_metadata}), which every reader, ours included, applies as scale 1;
+     * {@code trained_lora_alpha} keeps the alpha the job used. The kohya naming keeps B and a per-module alpha,
+     * which kohya's readers (AUTOMATIC1111, ComfyUI) apply.
+     */
     public void save(Path file, LoraFormat format) {
         SafeTensorsWriter writer = new SafeTensorsWriter();
         LoraAdapter first = adapters.values().iterator().next();
+        boolean fold = format != LoraFormat.KOHYA;
         writer.metadata("format", "pt");
         writer.metadata("lora_rank", Integer.toString(first.rank()));
-        writer.metadata("lora_alpha", formatAlpha(first.alpha()));
+        writer.metadata("lora_alpha", formatAlpha(fold ? first.rank() : first.alpha()));
         writer.metadata("target_modules", TARGET_MODULES);
+        if (fold) {
+            writer.metadata("trained_lora_alpha", formatAlpha(first.alpha()));
+        }
+        if (format == LoraFormat.PEFT) {
+            writer.metadata(DIFFUSERS_ADAPTER_METADATA, diffusersAdapterMetadata(first.rank()));
+        }
         if (format == LoraFormat.KOHYA) {
             // What kohya's sd-scripts record; AUTOMATIC1111 and ComfyUI show these.
             writer.metadata("ss_network_module", "networks.lora");
             writer.metadata("ss_network_dim", Integer.toString(first.rank()));
             writer.metadata("ss_network_alpha", formatAlpha(first.alpha()));
         }
-        List<NDArray> scalars = new ArrayList<>();
+        List<NDArray> owned = new ArrayList<>();
         try {
             for (LoraAdapter a : adapters.values()) {
                 String path = a.modulePath();
+                NDArray up = a.up();
+                float scale = a.alpha() / a.rank();
+                if (fold && scale != 1f) {
+                    up = Autograd.noGrad(() -> a.up().mul(scale));
+                    owned.add(up);
+                }
                 switch (format) {
                     case PEFT -> {
                         writer.put("unet." + path + ".lora_A.weight", a.down());
-                        writer.put("unet." + path + ".lora_B.weight", a.up());
+                        writer.put("unet." + path + ".lora_B.weight", up);
                     }
                     case DIFFUSERS_LEGACY -> {
                         writer.put("unet." + path + ".lora.down.weight", a.down());
-                        writer.put("unet." + path + ".lora.up.weight", a.up());
+                        writer.put("unet." + path + ".lora.up.weight", up);
                     }
                     case KOHYA -> {
                         String name = "lora_unet_" + path.replace('.', '_');
                         writer.put(name + ".lora_down.weight", a.down());
-                        writer.put(name + ".lora_up.weight", a.up());
+                        writer.put(name + ".lora_up.weight", up);
                         NDArray alpha = manager.create(a.alpha());
-                        scalars.add(alpha);
+                        owned.add(alpha);
                         writer.put(name + ".alpha", alpha);
                     }
                 }
             }
             writer.write(file);
         } finally {
-            scalars.forEach(NDArray::close);
+            owned.forEach(NDArray::close);
         }
+    }
+
+    /**
+     * PEFT's LoraConfig of these adapters, as diffusers' {@code save_lora_weights} stores it (keys prefixed with the
+     * component, JSON with sorted keys). Only fields every PEFT version knows: diffusers builds
+     * {@code LoraConfig(**metadata)}, which fails on an unknown one.
+     */
+    static String diffusersAdapterMetadata(int rank) {
+        JsonArray modules = new JsonArray();
+        Arrays.stream(TARGET_MODULES.split(",")).sorted().forEach(modules::add);
+        JsonObject config = new JsonObject();
+        config.addProperty("unet.init_lora_weights", "gaussian");
+        config.addProperty("unet.lora_alpha", rank);
+        config.addProperty("unet.lora_dropout", 0.0);
+        config.addProperty("unet.r", rank);
+        config.add("unet.target_modules", modules);
+        return config.toString();
     }
 
     private static String formatAlpha(float alpha) {

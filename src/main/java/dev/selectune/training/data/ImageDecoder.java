@@ -3,8 +3,6 @@ package dev.selectune.training.data;
 import javax.imageio.ImageIO;
 import java.awt.Graphics2D;
 import java.awt.image.BufferedImage;
-import java.io.ByteArrayInputStream;
-import java.io.IOException;
 
 /**
  * Decodes an uploaded image (JPEG, PNG, WebP and whatever else ImageIO's plugins read; the twelvemonkeys plugins on
@@ -20,18 +18,26 @@ public final class ImageDecoder {
     private ImageDecoder() {
     }
 
+    /** The whole image, at full resolution. */
     public static BufferedImage decode(byte[] bytes, int index) {
+        return decode(bytes, index, 0);
+    }
+
+    /**
+     * The image with only every s-th pixel kept, s the largest integer that leaves the short side at least twice
+     * {@code needSide} (the size training resamples it to, by area averaging, afterwards): a 6000 x 4000 photo for
+     * 512 px training decodes as 2000 x 1333, 11 MB of RGB instead of 96 MB. {@code needSide} 0 keeps every pixel.
+     */
+    public static BufferedImage decode(byte[] bytes, int index, int needSide) {
         if (bytes == null || bytes.length == 0) {
             throw new IllegalArgumentException("images[" + index + "]: empty file");
         }
         BufferedImage raw;
         try {
-            raw = ImageIO.read(new ByteArrayInputStream(bytes));
-        } catch (IOException | RuntimeException e) {
-            throw new IllegalArgumentException("images[" + index + "]: unreadable image (" + e.getMessage() + ")", e);
-        }
-        if (raw == null) {
-            throw new IllegalArgumentException("images[" + index + "]: not a JPEG, PNG or WebP image");
+            raw = CompleteDecode.read(bytes, (w, h) -> needSide <= 0 ? 1 : Math.min(w, h) / (2 * needSide),
+                    DecodeBudget.unlimited());
+        } catch (ImageProbe.InvalidImageException e) {
+            throw new IllegalArgumentException("images[" + index + "]: " + e.getMessage(), e);
         }
         return orient(toRgb(raw), ExifOrientation.read(bytes));
     }

@@ -3,7 +3,7 @@ package dev.selectune.training.data;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
 import javax.imageio.stream.ImageInputStream;
-import java.awt.image.BufferedImage;
+import javax.imageio.stream.MemoryCacheImageInputStream;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.util.Iterator;
@@ -26,6 +26,9 @@ public final class ImageProbe {
         }
     }
 
+    /** The longest side kept by the completeness check's decode. */
+    static final int CHECK_SIDE = 1024;
+
     private ImageProbe() {
     }
 
@@ -45,17 +48,23 @@ public final class ImageProbe {
         return null;
     }
 
+    /** {@link #probe(byte[], int, long)} with no pixel limit. */
+    public static Info probe(byte[] bytes, int maxSide) {
+        return probe(bytes, maxSide, Long.MAX_VALUE);
+    }
+
     /**
      * Reads the format and dimensions from the header only.
      *
-     * @throws InvalidImageException not PNG/JPEG/WebP by content, an unreadable header, or a side above {@code maxSide}
+     * @throws InvalidImageException not PNG/JPEG/WebP by content, an unreadable header, a side above {@code maxSide}
+     *                               or more than {@code maxPixels} pixels
      */
-    public static Info probe(byte[] bytes, int maxSide) {
+    public static Info probe(byte[] bytes, int maxSide, long maxPixels) {
         String format = sniffFormat(bytes);
         if (format == null) {
             throw new InvalidImageException("not a PNG, JPEG or WebP image (judged by its content)");
         }
-        try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(bytes))) {
+        try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(bytes))) {
             ImageReader reader = readerFor(in, format);
             try {
                 reader.setInput(in, true, true);
@@ -67,6 +76,10 @@ public final class ImageProbe {
                 if (width > maxSide || height > maxSide) {
                     throw new InvalidImageException(format + " image is " + width + "x" + height + " px; at most "
                             + maxSide + " px a side is accepted");
+                }
+                if ((long) width * height > maxPixels) {
+                    throw new InvalidImageException(format + " image is " + width + "x" + height + " px = "
+                            + (long) width * height + " pixels; at most " + maxPixels + " pixels are accepted");
                 }
                 return new Info(format, contentType(format), width, height);
             } finally {
@@ -80,18 +93,21 @@ public final class ImageProbe {
         }
     }
 
-    /** Probes, then decodes every pixel once: a truncated or corrupt file fails here rather than in a worker. */
+    /** {@link #probeAndDecode(byte[], int, long, DecodeBudget)} with no pixel limit and no shared budget. */
     public static Info probeAndDecode(byte[] bytes, int maxSide) {
-        Info info = probe(bytes, maxSide);
-        BufferedImage image;
-        try {
-            image = ImageIO.read(new ByteArrayInputStream(bytes));
-        } catch (IOException | RuntimeException e) {
-            throw new InvalidImageException(info.format() + " image does not decode: " + e.getMessage());
-        }
-        if (image == null) {
-            throw new InvalidImageException(info.format() + " image does not decode");
-        }
+        return probeAndDecode(bytes, maxSide, Long.MAX_VALUE, DecodeBudget.unlimited());
+    }
+
+    /**
+     * Probes, then decodes every byte of pixel data once, so that a truncated or corrupt file fails here rather than
+     * in a worker. Only every s-th pixel is kept (at most {@value #CHECK_SIDE} px a side), so the check holds a
+     * few MB whatever the image, within {@code budget}.
+     *
+     * @throws DecodeBudget.Exhausted when {@code budget} had no room within its wait
+     */
+    public static Info probeAndDecode(byte[] bytes, int maxSide, long maxPixels, DecodeBudget budget) {
+        Info info = probe(bytes, maxSide, maxPixels);
+        CompleteDecode.read(bytes, (w, h) -> (Math.max(w, h) + CHECK_SIDE - 1) / CHECK_SIDE, budget);
         return info;
     }
 

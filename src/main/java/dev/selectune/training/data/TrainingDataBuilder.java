@@ -34,7 +34,7 @@ public final class TrainingDataBuilder {
         }
         List<BufferedImage> decoded = new ArrayList<>();
         for (int i = 0; i < images.size(); i++) {
-            BufferedImage img = ImageDecoder.decode(images.get(i), i);
+            BufferedImage img = ImageDecoder.decode(images.get(i), i, resolutions.high());
             int side = Math.min(img.getWidth(), img.getHeight());
             if (side < resolutions.low()) {
                 throw new IllegalArgumentException("images[" + i + "]: " + img.getWidth() + "x" + img.getHeight()

@@ -6,7 +6,10 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.selectune.diffusion.GoldenTensors;
 import dev.selectune.diffusion.nn.Autograd;
+import dev.selectune.diffusion.safetensors.SafeTensorsFile;
 import dev.selectune.diffusion.safetensors.SafeTensorsWriter;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
 import dev.selectune.diffusion.unet.UNet2DConditionModel;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -15,7 +18,9 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
 
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -81,12 +86,84 @@ class LoraTest {
                 assertArrayEquals(base.toFloatArray(), unet.forward(sample, t, ctx, null).toFloatArray(),
                         "closing the network detaches it");
                 try (LoraNetwork reloaded = LoraNetwork.load(file, unet, m)) {
-                    assertEquals(8f, reloaded.adapters().values().iterator().next().alpha());
+                    // The diffusers namings carry alpha / r = 2 in B and record alpha = r.
+                    assertEquals(format == LoraFormat.KOHYA ? 8f : 4f,
+                            reloaded.adapters().values().iterator().next().alpha());
                     float[] again = unet.forward(sample, t, ctx, null).toFloatArray();
                     assertArrayEquals(original, again);
                     assertNotEquals(base.toFloatArray()[0], again[0]);
                     reloaded.setScale(0f);
                     assertArrayEquals(base.toFloatArray(), unet.forward(sample, t, ctx, null).toFloatArray(), 1e-6f);
+                }
+            }
+        });
+    }
+
+    /**
+     * diffusers applies no alpha from our own metadata (0.27 reads no metadata, later versions only their
+     * lora_adapter_metadata): the diffusers namings carry B * alpha / r and record alpha = r, kohya keeps B and
+     * alpha. Every file, and an old one that kept alpha = 6 only in its metadata, merges back to W + alpha / r * B A.
+     */
+    @Test
+    void diffusersFilesCarryAlphaInLoraBAndEveryFileMergesLikeTheHandMerge(@TempDir Path dir) {
+        Autograd.noGrad(() -> {
+            try (NDManager m = NDManager.newBaseManager()) {
+                UNet2DConditionModel unet = UNet2DConditionModel.load(GoldenTensors.ROOT.resolve("tiny-sd15/unet"), m,
+                        DataType.FLOAT32);
+                Map<String, NDArray> handMerge = new LinkedHashMap<>();
+                Map<String, float[]> trainedB = new LinkedHashMap<>();
+                Path old = dir.resolve("old.safetensors");
+                try (LoraNetwork lora = LoraNetwork.create(unet, 4, 6, 3, m)) {
+                    SafeTensorsWriter oldFile = new SafeTensorsWriter().metadata("lora_rank", "4")
+                            .metadata("lora_alpha", "6");
+                    for (LoraAdapter a : lora.adapters().values()) {
+                        a.up().addi(m.randomUniform(-0.2f, 0.2f, a.up().getShape()));
+                        NDArray w = unet.attentionProjections().get(a.modulePath()).weight();
+                        handMerge.put(a.modulePath(), w.add(a.up().matMul(a.down()).mul(6f / 4f)));
+                        trainedB.put(a.modulePath(), a.up().toFloatArray());
+                        oldFile.put("unet." + a.modulePath() + ".lora_A.weight", a.down())
+                                .put("unet." + a.modulePath() + ".lora_B.weight", a.up());
+                    }
+                    oldFile.write(old);
+                    for (LoraFormat format : LoraFormat.values()) {
+                        lora.save(dir.resolve(format + ".safetensors"), format);
+                    }
+                }
+                String path = handMerge.keySet().iterator().next();
+                try (SafeTensorsFile peft = SafeTensorsFile.open(dir.resolve("PEFT.safetensors"))) {
+                    assertEquals("4", peft.metadata().get("lora_alpha"));
+                    assertEquals("6", peft.metadata().get("trained_lora_alpha"));
+                    JsonObject config = JsonParser.parseString(peft.metadata().get("lora_adapter_metadata"))
+                            .getAsJsonObject();
+                    assertEquals(4, config.get("unet.r").getAsInt());
+                    assertEquals(4f, config.get("unet.lora_alpha").getAsFloat());
+                    assertEquals("[\"to_k\",\"to_out.0\",\"to_q\",\"to_v\"]", config.get("unet.target_modules").toString());
+                    NDArray b = peft.load("unet." + path + ".lora_B.weight", m, DataType.FLOAT32);
+                    float[] folded = trainedB.get(path).clone();
+                    for (int i = 0; i < folded.length; i++) {
+                        folded[i] *= 1.5f;
+                    }
+                    assertArrayEquals(folded, b.toFloatArray(), 1e-7f);
+                }
+                try (SafeTensorsFile kohya = SafeTensorsFile.open(dir.resolve("KOHYA.safetensors"))) {
+                    String name = "lora_unet_" + path.replace('.', '_');
+                    assertArrayEquals(trainedB.get(path),
+                            kohya.load(name + ".lora_up.weight", m, DataType.FLOAT32).toFloatArray());
+                    assertEquals(6f, kohya.load(name + ".alpha", m, DataType.FLOAT32).getFloat());
+                }
+                List<Path> files = new java.util.ArrayList<>(List.of(old));
+                for (LoraFormat format : LoraFormat.values()) {
+                    files.add(dir.resolve(format + ".safetensors"));
+                }
+                for (Path file : files) {
+                    try (LoraNetwork reloaded = LoraNetwork.load(file, unet, m)) {
+                        for (LoraAdapter a : reloaded.adapters().values()) {
+                            NDArray w = unet.attentionProjections().get(a.modulePath()).weight();
+                            NDArray merged = w.add(a.up().matMul(a.down()).mul(a.scale()));
+                            assertArrayEquals(handMerge.get(a.modulePath()).toFloatArray(), merged.toFloatArray(),
+                                    1e-6f, file.getFileName() + " " + a.modulePath());
+                        }
+                    }
                 }
             }
         });

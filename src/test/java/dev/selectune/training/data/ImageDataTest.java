@@ -160,6 +160,10 @@ class ImageDataTest {
                 small.getMessage());
         byte[] truncated = java.util.Arrays.copyOf(dog, 200);
         assertThrows(IllegalArgumentException.class, () -> TrainingDataBuilder.decodeAll(List.of(truncated), res));
+        byte[] cut = java.util.Arrays.copyOf(dog, 1800);
+        IllegalArgumentException partial = assertThrows(IllegalArgumentException.class,
+                () -> TrainingDataBuilder.decodeAll(List.of(dog, cut), res));
+        assertTrue(partial.getMessage().startsWith("images[1]: jpeg image is truncated"), partial.getMessage());
         assertThrows(IllegalArgumentException.class, () -> TrainingDataBuilder.decodeAll(List.of(), res));
         List<byte[]> tooMany = java.util.Collections.nCopies(51, dog);
         assertThrows(IllegalArgumentException.class, () -> TrainingDataBuilder.decodeAll(tooMany, res));

@@ -54,6 +54,50 @@ class ImageProbeTest {
         assertThatThrownBy(() -> ImageProbe.probeAndDecode(cut, 8192)).hasMessageContaining("png");
     }
 
+    /** libjpeg decodes a cut JPEG with only a warning ("Premature end of JPEG file"): the warning refuses it. */
+    @Test
+    void aTruncatedJpegIsRefused() throws IOException {
+        byte[] jpeg = Files.readAllBytes(Path.of("examples/images/dog/00.jpg"));
+        byte[] cut = Arrays.copyOf(jpeg, 1800);
+        assertThat(ImageProbe.probe(cut, 8192).width()).isEqualTo(128);
+        assertThatThrownBy(() -> ImageProbe.probeAndDecode(cut, 8192))
+                .isInstanceOf(ImageProbe.InvalidImageException.class).hasMessageContaining("jpeg image is truncated");
+    }
+
+    /** ImageIO does not miss a PNG's IEND; a file cut after its last IDAT or inside a chunk is still not whole. */
+    @Test
+    void aPngWithoutIendOrWithACutChunkIsRefused() {
+        byte[] png = encode(new BufferedImage(120, 90, BufferedImage.TYPE_INT_RGB), "png");
+        byte[] noIend = Arrays.copyOf(png, png.length - 12);
+        assertThatThrownBy(() -> ImageProbe.probeAndDecode(noIend, 8192)).hasMessageContaining("no IEND chunk");
+        byte[] cutChunk = Arrays.copyOf(png, png.length - 14);
+        assertThatThrownBy(() -> ImageProbe.probeAndDecode(cutChunk, 8192)).hasMessageContaining("png image is truncated");
+        assertThat(ImageProbe.probeAndDecode(png, 8192).height()).isEqualTo(90);
+    }
+
+    /** TwelveMonkeys decodes this lossless WebP (64 px, made by Pillow) cut in half without an error. */
+    @Test
+    void aTruncatedWebpIsRefused() throws IOException {
+        byte[] webp = Files.readAllBytes(Path.of("src/test/resources/images/dog-lossless.webp"));
+        assertThat(ImageProbe.probeAndDecode(webp, 8192)).isEqualTo(new ImageProbe.Info("webp", "image/webp", 64, 64));
+        byte[] cut = Arrays.copyOf(webp, webp.length / 2);
+        assertThatThrownBy(() -> ImageProbe.probeAndDecode(cut, 8192)).hasMessageContaining("webp image is truncated");
+        byte[] shortened = Arrays.copyOf(webp, webp.length / 2);
+        ByteBuffer.wrap(shortened).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(4, shortened.length - 8);
+        assertThatThrownBy(() -> ImageProbe.probeAndDecode(shortened, 8192))
+                .hasMessageContaining("chunk runs past the end");
+    }
+
+    @Test
+    void onlyWarningsAboutMissingPixelsRefuseAnImage() {
+        assertThat(CompleteDecode.meansMissingPixels("Premature end of JPEG file")).isTrue();
+        assertThat(CompleteDecode.meansMissingPixels("Truncated File - Missing EOI marker")).isTrue();
+        assertThat(CompleteDecode.meansMissingPixels("Corrupt JPEG data: bad Huffman code")).isTrue();
+        assertThat(CompleteDecode.meansMissingPixels("Corrupt JPEG data: 3 extraneous bytes before marker 0xd9"))
+                .isFalse();
+        assertThat(CompleteDecode.meansMissingPixels("Ignoring ICC profile")).isFalse();
+    }
+
     static byte[] encode(BufferedImage image, String format) {
         try {
             ByteArrayOutputStream out = new ByteArrayOutputStream();
