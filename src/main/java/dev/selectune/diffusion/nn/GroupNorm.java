@@ -4,8 +4,9 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 
 /**
- * {@code torch.nn.GroupNorm} over (B, C, ...) input. DJL has no GroupNorm op, so the input is viewed as
- * (B, G, C/G * spatial) and normalized by a layer norm over the last axis, then the per-channel affine is applied.
+ * {@code torch.nn.GroupNorm} over (B, C, ...) input: libtorch's {@code group_norm} through {@link Kernels}, which
+ * keeps only the input and per-group statistics for the backward. The fallback (DJL has no GroupNorm op) views the
+ * input as (B, G, C/G * spatial), normalizes it by a layer norm over the last axis and applies the per-channel affine.
  */
 public final class GroupNorm {
     private final int groups;
@@ -30,6 +31,26 @@ public final class GroupNorm {
     }
 
     public NDArray forward(NDArray x) {
+        return forward(x, false);
+    }
+
+    /** {@code silu(group_norm(x))}, the pair that precedes most convolutions; one fused call when available. */
+    public NDArray forwardSilu(NDArray x) {
+        return forward(x, true);
+    }
+
+    private NDArray forward(NDArray x, boolean silu) {
+        if (Kernels.fused(x)) {
+            NDArray fused = Kernels.groupNorm(x, groups, weight, bias, eps, silu);
+            if (fused != null) {
+                return fused;
+            }
+        }
+        NDArray normed = composed(x);
+        return silu ? Activations.silu(normed) : normed;
+    }
+
+    private NDArray composed(NDArray x) {
         return Scopes.run(() -> {
             Shape shape = x.getShape();
             long batch = shape.get(0);
