@@ -6,7 +6,10 @@ import ai.djl.ndarray.types.Shape;
 /**
  * {@code torch.nn.GroupNorm} over (B, C, ...) input: libtorch's {@code group_norm} through {@link Kernels}, which
  * keeps only the input and per-group statistics for the backward. The fallback (DJL has no GroupNorm op) views the
- * input as (B, G, C/G * spatial), normalizes it by a layer norm over the last axis and applies the per-channel affine.
+ * input as (B, G, C/G * spatial), normalizes each group by its mean and variance and applies the per-channel affine.
+ * It used DJL's layer norm over the last axis before; inside the UNet that composition's backward gave NaN LoRA
+ * gradients on this machine (every {@code lora.grad.*} golden entry, both cases), while the same op on the same
+ * shapes alone did not, so the fallback now uses plain element-wise ops and reductions.
  */
 public final class GroupNorm {
     private final int groups;
@@ -56,11 +59,10 @@ public final class GroupNorm {
             long batch = shape.get(0);
             long perGroup = shape.size() / batch / groups;
             NDArray grouped = x.reshape(batch, groups, perGroup);
-            Shape normShape = new Shape(perGroup);
-            NDArray ones = x.getManager().ones(normShape, x.getDataType());
-            NDArray zeros = x.getManager().zeros(normShape, x.getDataType());
-            NDArray normed = ai.djl.nn.norm.LayerNorm.layerNorm(grouped, normShape, ones, zeros, eps)
-                    .singletonOrThrow().reshape(shape);
+            NDArray centered = grouped.sub(grouped.mean(new int[] {2}, true));
+            NDArray variance = centered.square().mean(new int[] {2}, true);
+            NDArray epsilon = x.getManager().full(new Shape(), eps, x.getDataType());
+            NDArray normed = centered.div(variance.add(epsilon).sqrt()).reshape(shape);
             long[] affine = new long[shape.dimension()];
             java.util.Arrays.fill(affine, 1);
             affine[1] = channels;
