@@ -9,6 +9,7 @@ import ai.djl.pytorch.jni.JniUtils;
 import com.google.gson.GsonBuilder;
 import dev.selectune.diffusion.lora.LoraNetwork;
 import dev.selectune.diffusion.nn.Autograd;
+import dev.selectune.diffusion.nn.Kernels;
 import dev.selectune.diffusion.nn.NativeAllocator;
 import dev.selectune.diffusion.unet.AddedConditions;
 import dev.selectune.diffusion.unet.UNet2DConditionModel;
@@ -67,6 +68,10 @@ public final class BenchUnetCommand implements Callable<Integer> {
             + "(see NativeAllocator), so freed tensors leave the resident set; 0 keeps glibc's dynamic default")
     int mallocThreshold;
 
+    @Option(names = "--kernels", defaultValue = "fused", description = "fused (libtorch's attention, group norm and "
+            + "silu through TorchScript) or fallback (DJL compositions); run both to compare")
+    String kernels;
+
     @Option(names = "--json", description = "write the results as JSON here")
     Path json;
 
@@ -75,6 +80,7 @@ public final class BenchUnetCommand implements Callable<Integer> {
         if (!backward.equals("checkpointed") && !backward.equals("plain") && !backward.equals("none")) {
             throw new IllegalArgumentException("--backward must be checkpointed, plain or none, got " + backward);
         }
+        Kernels.setMode(Kernels.Mode.parse(kernels));
         boolean mallocFixed = mallocThreshold > 0 && NativeAllocator.returnLargeBlocksToOs(mallocThreshold);
         Engine.getEngine("PyTorch");
         if (threads != null) {
@@ -92,6 +98,7 @@ public final class BenchUnetCommand implements Callable<Integer> {
         result.put("dtype", "float32");
         result.put("device", "cpu");
         result.put("intra_op_threads", JniUtils.getNumThreads());
+        result.put("kernels", Kernels.mode().toString());
         result.put("malloc_mmap_threshold_bytes", mallocFixed ? mallocThreshold : "glibc default (dynamic)");
         // The machine may be shared: the load says how much of it this run had.
         result.put("load_average_1m_at_start", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
@@ -262,6 +269,7 @@ public final class BenchUnetCommand implements Callable<Integer> {
         System.out.printf("%-40s %s%n", "UNet", r.get("model"));
         System.out.printf("%-40s %s px, latent %s, batch 1, fp32, cpu, %s intra-op threads%n", "input",
                 r.get("resolution"), r.get("latent"), r.get("intra_op_threads"));
+        System.out.printf("%-40s %s%n", "kernels", r.get("kernels"));
         System.out.printf("%-40s %.2f GiB%n", "weights (resident)", gib(r.get("weights_resident_bytes")));
         System.out.printf("%-40s %.3f s%n", "forward (no grad)", (double) r.get("forward_seconds"));
         System.out.printf("%-40s %.3f GiB%n", "  peak above weights", gib(r.get("forward_peak_bytes_above_weights")));
@@ -269,6 +277,8 @@ public final class BenchUnetCommand implements Callable<Integer> {
             System.out.printf("%-40s %.3f s%n", "forward+backward into LoRA (" + r.get("backward_mode") + ")",
                     (double) r.get("backward_seconds"));
             System.out.printf("%-40s %.3f GiB%n", "  peak above weights", gib(r.get("backward_peak_bytes_above_weights")));
+            System.out.printf("%-40s %.2f x%n", "  time / forward's",
+                    (double) r.get("backward_seconds") / (double) r.get("forward_seconds"));
             if (r.containsKey("graph_bytes_above_weights")) {
                 System.out.printf("%-40s %.3f GiB%n", "  kept for backward (after forward)",
                         gib(r.get("graph_bytes_above_weights")));

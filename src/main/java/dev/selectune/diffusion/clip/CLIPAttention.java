@@ -1,14 +1,17 @@
 package dev.selectune.diffusion.clip;
 
 import ai.djl.ndarray.NDArray;
+import dev.selectune.diffusion.nn.AttentionKernel;
+import dev.selectune.diffusion.nn.Kernels;
 import dev.selectune.diffusion.nn.Linear;
 import dev.selectune.diffusion.nn.Scopes;
 import dev.selectune.diffusion.nn.Weights;
 
 /**
  * {@code self_attn}: multi-head self-attention with biased q/k/v/out projections and an additive causal mask, as
- * transformers' CLIPAttention (queries scaled by head_dim^-0.5 before the product). The text is at most 77 tokens,
- * so the score map is small and computed whole (the UNet's chunked kernel has no mask).
+ * transformers' CLIPAttention: libtorch's {@code scaled_dot_product_attention} with the mask through {@link Kernels}
+ * when available, else the composition (queries scaled by head_dim^-0.5 before the product; the text is at most 77
+ * tokens, so the score map is small and computed whole).
  */
 public final class CLIPAttention {
     private final Linear qProj;
@@ -44,6 +47,14 @@ public final class CLIPAttention {
         long b = x.getShape().get(0);
         long t = x.getShape().get(1);
         return Scopes.run(() -> {
+            if (Kernels.fused(x)) {
+                NDArray fused = Kernels.sdpa(AttentionKernel.splitHeads(qProj.forward(x), heads),
+                        AttentionKernel.splitHeads(kProj.forward(x), heads),
+                        AttentionKernel.splitHeads(vProj.forward(x), heads), causalMask, scale);
+                if (fused != null) {
+                    return outProj.forward(AttentionKernel.mergeHeads(fused));
+                }
+            }
             NDArray q = splitHeads(qProj.forward(x).mul(scale), b, t);
             NDArray k = splitHeads(kProj.forward(x), b, t);
             NDArray v = splitHeads(vProj.forward(x), b, t);

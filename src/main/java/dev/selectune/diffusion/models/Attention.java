@@ -6,6 +6,7 @@ import ai.djl.ndarray.types.Shape;
 import dev.selectune.diffusion.nn.Autograd;
 import dev.selectune.diffusion.nn.AttentionKernel;
 import dev.selectune.diffusion.nn.GroupNorm;
+import dev.selectune.diffusion.nn.Kernels;
 import dev.selectune.diffusion.nn.Linear;
 import dev.selectune.diffusion.nn.Scopes;
 import dev.selectune.diffusion.nn.Weights;
@@ -14,7 +15,8 @@ import java.util.List;
 
 /**
  * diffusers' {@code Attention} with the classic processor: {@code to_q}, {@code to_k}, {@code to_v} (bias optional),
- * multi-head {@code softmax(q k^T / sqrt(head_dim)) v} through {@link AttentionKernel}, then {@code to_out.0}.
+ * multi-head {@code softmax(q k^T / sqrt(head_dim)) v} through {@link AttentionKernel} (libtorch's
+ * {@code scaled_dot_product_attention} when available), then {@code to_out.0}.
  *
  * <p>Two shapes of use: the UNet's transformer blocks call it on tokens (B, N, C), with an optional context for
  * cross-attention; the VAE's mid block builds it with {@link #loadSpatial} (one head, {@code group_norm}, biases
@@ -83,11 +85,7 @@ public final class Attention {
         }
         return Scopes.run(() -> {
             NDArray kv = context != null ? context : x;
-            NDArray q = splitHeads(toQ.forward(x));
-            NDArray k = splitHeads(toK.forward(kv));
-            NDArray v = splitHeads(toV.forward(kv));
-            NDArray attended = mergeHeads(attend(q, k, v), x.getShape().get(0));
-            return toOut.forward(attended);
+            return toOut.forward(attend(toQ.forward(x), toK.forward(kv), toV.forward(kv)));
         });
     }
 
@@ -102,34 +100,16 @@ public final class Attention {
         });
     }
 
+    /** (B, N, heads*d) projections -> (B, N, heads*d). */
     private NDArray attend(NDArray q, NDArray k, NDArray v) {
         DataType type = q.getDataType();
-        // A dtype cast cuts DJL's autograd graph, so with gradients on the scores stay in the model's precision.
-        if (!upcast || type != DataType.FLOAT16 || Autograd.isEnabled()) {
-            return AttentionKernel.attend(q, k, v, scale);
+        // The fused kernel accumulates half-precision scores in fp32 already. Otherwise a dtype cast cuts DJL's
+        // autograd graph, so with gradients on the scores stay in the model's precision.
+        if (!upcast || type != DataType.FLOAT16 || Autograd.isEnabled() || Kernels.fused(q)) {
+            return AttentionKernel.attendHeads(q, k, v, heads, scale);
         }
-        return AttentionKernel.attend(q.toType(DataType.FLOAT32, false), k.toType(DataType.FLOAT32, false),
-                v.toType(DataType.FLOAT32, false), scale).toType(type, false);
-    }
-
-    /** (B, N, heads*d) -> (B*heads, N, d); a view when there is one head. */
-    private NDArray splitHeads(NDArray t) {
-        Shape s = t.getShape();
-        if (heads == 1) {
-            return t;
-        }
-        return t.reshape(s.get(0), s.get(1), heads, headDim).transpose(0, 2, 1, 3)
-                .reshape(s.get(0) * heads, s.get(1), headDim);
-    }
-
-    /** (B*heads, N, d) -> (B, N, heads*d). */
-    private NDArray mergeHeads(NDArray t, long batch) {
-        Shape s = t.getShape();
-        if (heads == 1) {
-            return t;
-        }
-        return t.reshape(batch, heads, s.get(1), headDim).transpose(0, 2, 1, 3)
-                .reshape(batch, s.get(1), heads * headDim);
+        return AttentionKernel.attendHeads(q.toType(DataType.FLOAT32, false), k.toType(DataType.FLOAT32, false),
+                v.toType(DataType.FLOAT32, false), heads, scale).toType(type, false);
     }
 
     /** {@code to_q}, {@code to_k}, {@code to_v}, {@code to_out.0}: the layers a LoRA attaches to. */

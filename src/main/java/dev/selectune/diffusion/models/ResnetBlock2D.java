@@ -54,12 +54,12 @@ public final class ResnetBlock2D {
      */
     public NDArray forward(NDArray x, NDArray temb) {
         return Scopes.run(() -> {
-            NDArray h = conv1.forward(Activations.silu(norm1.forward(x)));
+            NDArray h = conv1.forward(norm1.forwardSilu(x));
             if (timeEmbProj != null) {
                 NDArray t = timeEmbProj.forward(Activations.silu(temb));
                 h = h.add(t.reshape(t.getShape().get(0), t.getShape().get(1), 1, 1));
             }
-            h = conv2.forward(Activations.silu(norm2.forward(h)));
+            h = conv2.forward(norm2.forwardSilu(h));
             NDArray shortcut = convShortcut != null ? convShortcut.forward(x) : x;
             NDArray out = shortcut.add(h);
             return outputScaleFactor == 1f ? out : Scalars.div(out, outputScaleFactor);

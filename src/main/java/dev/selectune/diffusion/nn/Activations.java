@@ -7,7 +7,14 @@ public final class Activations {
     private Activations() {
     }
 
+    /** libtorch's {@code silu} (which keeps only its input for the backward), else {@code x * sigmoid(x)}. */
     public static NDArray silu(NDArray x) {
+        if (Kernels.fused(x)) {
+            NDArray fused = Kernels.silu(x);
+            if (fused != null) {
+                return fused;
+            }
+        }
         return Scopes.run(() -> x.mul(x.getNDArrayInternal().sigmoid()));
     }
 

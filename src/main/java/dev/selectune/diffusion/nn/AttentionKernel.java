@@ -3,11 +3,16 @@ package dev.selectune.diffusion.nn;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
 
 /**
- * softmax(Q K^T * scale) V over (batch*heads, tokens, head_dim) tensors, as diffusers' classic AttnProcessor.
+ * Multi-head softmax(Q K^T * scale) V, as diffusers' {@code AttnProcessor2_0}.
  *
- * <p>There is no fused attention in DJL. Without gradients, the scores are computed one head and one block of query
+ * <p>{@link #attendHeads} calls libtorch's {@code scaled_dot_product_attention} through {@link Kernels} on
+ * (B, heads, N, d) views: on the CPU that is the flash kernel, which never holds the whole score map and whose
+ * backward keeps only the output and the log-sum-exp rather than every probability.
+ *
+ * <p>The fallback ({@link #attend}, over (batch*heads, tokens, head_dim)) is built from DJL's ops. Without gradients, the scores are computed one head and one block of query
  * rows at a time, each block at most {@link #budgetBytes()} and at most {@link #CACHE_BLOCK_BYTES}: a 64x64-latent
  * self-attention (4096x4096 per head) then never exists whole, and a block stays in the caches between the score
  * product, the softmax and the product with V (with head_dim 40 to 160 both products are memory-bound). Measured on
@@ -39,6 +44,54 @@ public final class AttentionKernel {
     }
 
     /**
+     * @param q (B, N, heads*d)
+     * @param k (B, M, heads*d)
+     * @param v (B, M, heads*d)
+     * @return (B, N, heads*d)
+     */
+    public static NDArray attendHeads(NDArray q, NDArray k, NDArray v, int heads, float scale) {
+        if (Kernels.fused(q)) {
+            NDArray fused = Scopes.run(() -> {
+                NDArray out = Kernels.sdpa(splitHeads(q, heads), splitHeads(k, heads), splitHeads(v, heads), scale);
+                return out == null ? null : mergeHeads(out);
+            });
+            if (fused != null) {
+                return fused;
+            }
+        }
+        return Scopes.run(() -> {
+            long b = q.getShape().get(0);
+            NDArray out = attend(flatHeads(q, heads), flatHeads(k, heads), flatHeads(v, heads), scale);
+            long n = out.getShape().get(1);
+            long d = out.getShape().get(2);
+            return heads == 1 ? out : out.reshape(b, heads, n, d).transpose(0, 2, 1, 3).reshape(b, n, heads * d);
+        });
+    }
+
+    /** (B, N, heads*d) -> a (B, heads, N, d) view. */
+    public static NDArray splitHeads(NDArray t, int heads) {
+        Shape s = t.getShape();
+        return t.reshape(s.get(0), s.get(1), heads, s.get(2) / heads).transpose(0, 2, 1, 3);
+    }
+
+    /** (B, heads, N, d) -> (B, N, heads*d). */
+    public static NDArray mergeHeads(NDArray t) {
+        Shape s = t.getShape();
+        return t.transpose(0, 2, 1, 3).reshape(s.get(0), s.get(2), s.get(1) * s.get(3));
+    }
+
+    /** (B, N, heads*d) -> (B*heads, N, d); the tensor itself when there is one head. */
+    private static NDArray flatHeads(NDArray t, int heads) {
+        if (heads == 1) {
+            return t;
+        }
+        Shape s = t.getShape();
+        return splitHeads(t, heads).reshape(s.get(0) * heads, s.get(1), s.get(2) / heads);
+    }
+
+    /**
+     * The fallback kernel.
+     *
      * @param q (BH, N, d)
      * @param k (BH, M, d)
      * @param v (BH, M, d)

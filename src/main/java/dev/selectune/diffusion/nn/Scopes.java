@@ -18,15 +18,22 @@ public final class Scopes {
     private Scopes() {
     }
 
-    /** Runs {@code body}, closes every tensor it created except the result, and hands the result to the caller's scope. */
+    /**
+     * Runs {@code body}, closes every tensor it created except the result, and hands the result to the caller's scope.
+     * A null result (a fused kernel that declined) is passed through.
+     */
     public static NDArray run(Supplier<NDArray> body) {
         NDArray out;
         try (NDScope scope = new NDScope()) {
             scope.suppressNotUsedWarning();
             out = body.get();
-            NDScope.unregister(out);
+            if (out != null) {
+                NDScope.unregister(out);
+            }
         }
-        NDScope.register(out);
+        if (out != null) {
+            NDScope.register(out);
+        }
         return out;
     }
 

@@ -1,7 +1,6 @@
 package dev.selectune.diffusion.vae;
 
 import ai.djl.ndarray.NDArray;
-import dev.selectune.diffusion.nn.Activations;
 import dev.selectune.diffusion.nn.Conv2d;
 import dev.selectune.diffusion.nn.GroupNorm;
 import dev.selectune.diffusion.nn.Scopes;
@@ -58,7 +57,7 @@ final class Decoder {
             for (UpDecoderBlock2D block : upBlocks) {
                 h = block.forward(h);
             }
-            return convOut.forward(Activations.silu(convNormOut.forward(h)));
+            return convOut.forward(convNormOut.forwardSilu(h));
         });
     }
 }
