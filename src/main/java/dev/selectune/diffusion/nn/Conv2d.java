@@ -3,7 +3,10 @@ package dev.selectune.diffusion.nn;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 
-/** {@code torch.nn.Conv2d} with square kernel, stride and symmetric padding, no groups or dilation. */
+/**
+ * {@code torch.nn.Conv2d} with square kernel, stride and symmetric padding, no groups or dilation. A kernel held in
+ * another dtype than the input's (fp16 on the CPU) is cast for the op ({@link Precision#withType}).
+ */
 public final class Conv2d {
     private final NDArray weight;
     private final NDArray bias;
@@ -24,7 +27,8 @@ public final class Conv2d {
     }
 
     public NDArray forward(NDArray x) {
-        return ai.djl.nn.convolutional.Conv2d.conv2d(x, weight, bias, stride, padding, ONE, 1).singletonOrThrow();
+        return Precision.withType(weight, x.getDataType(),
+                w -> ai.djl.nn.convolutional.Conv2d.conv2d(x, w, bias, stride, padding, ONE, 1).singletonOrThrow());
     }
 
     public NDArray weight() {
