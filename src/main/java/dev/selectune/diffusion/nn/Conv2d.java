@@ -27,8 +27,8 @@ public final class Conv2d {
     }
 
     public NDArray forward(NDArray x) {
-        return Precision.withType(weight, x.getDataType(),
-                w -> ai.djl.nn.convolutional.Conv2d.conv2d(x, w, bias, stride, padding, ONE, 1).singletonOrThrow());
+        return OpProfile.time(OpProfile.Kind.CONVOLUTION, () -> Precision.withType(weight, x.getDataType(),
+                w -> ai.djl.nn.convolutional.Conv2d.conv2d(x, w, bias, stride, padding, ONE, 1).singletonOrThrow()));
     }
 
     public NDArray weight() {

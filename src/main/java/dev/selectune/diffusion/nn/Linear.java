@@ -32,8 +32,8 @@ public final class Linear {
     }
 
     public NDArray forward(NDArray x) {
-        NDArray y = Precision.withType(weight, x.getDataType(),
-                w -> ai.djl.nn.core.Linear.linear(x, w, bias).singletonOrThrow());
+        NDArray y = OpProfile.time(OpProfile.Kind.LINEAR, () -> Precision.withType(weight, x.getDataType(),
+                w -> ai.djl.nn.core.Linear.linear(x, w, bias).singletonOrThrow()));
         if (lora == null) {
             return y;
         }

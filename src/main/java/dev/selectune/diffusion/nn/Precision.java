@@ -38,7 +38,7 @@ public record Precision(DataType compute, DataType held) {
         if (weight.getDataType() == type) {
             return op.apply(weight);
         }
-        try (NDArray cast = weight.toType(type, false)) {
+        try (NDArray cast = OpProfile.time(OpProfile.Kind.COPIES, () -> weight.toType(type, false))) {
             return op.apply(cast);
         }
     }
