@@ -225,6 +225,8 @@ public final class BenchTrainerCommand implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "ZO-high peak / no-grad forward peak: %.3f (bar <= 1.10)%n", zo / (double) forwardPeak);
         System.out.printf(Locale.ROOT, "dtap peak above weights: %s (bar <= 1 GiB)%n", gib(dtap - weights));
         System.out.printf(Locale.ROOT, "dtap peak / BP-high peak: %.3f (bar <= 0.45)%n", dtap / (double) bpHigh);
+        System.out.printf(Locale.ROOT, "dtap peak in total, weights included: %s (bar with fp16-held weights: <= 2.5 GiB)%n",
+                gib(dtap));
         System.out.printf(Locale.ROOT, "ZO step / forward: %.2f forwards (bar <= 2N+1 = %d)%n", zoSeconds / forwardSeconds,
                 2 * perturbations + 1);
     }
