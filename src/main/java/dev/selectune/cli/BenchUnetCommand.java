@@ -11,6 +11,9 @@ import dev.selectune.diffusion.lora.LoraNetwork;
 import dev.selectune.diffusion.nn.Autograd;
 import dev.selectune.diffusion.nn.Kernels;
 import dev.selectune.diffusion.nn.NativeAllocator;
+import dev.selectune.diffusion.nn.OpProfile;
+import dev.selectune.diffusion.nn.Precision;
+import dev.selectune.diffusion.nn.WeightsDtype;
 import dev.selectune.diffusion.unet.AddedConditions;
 import dev.selectune.diffusion.unet.UNet2DConditionModel;
 import dev.selectune.diffusion.unet.UNetConfig;
@@ -25,6 +28,7 @@ import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
@@ -72,6 +76,14 @@ public final class BenchUnetCommand implements Callable<Integer> {
             + "silu through TorchScript) or fallback (DJL compositions); run both to compare")
     String kernels;
 
+    @Option(names = "--weights-dtype", split = ",", defaultValue = "fp32", description = "frozen weights held as "
+            + "fp32 and/or fp16 (upcast per layer, compute in fp32); a list (fp32,fp16) measures each in this run")
+    List<String> weightsDtypes;
+
+    @Option(names = "--profile", description = "after the timed forwards, one more no-grad forward with the time and "
+            + "the cores busy (process CPU time / wall time) by op kind")
+    boolean profile;
+
     @Option(names = "--json", description = "write the results as JSON here")
     Path json;
 
@@ -103,17 +115,57 @@ public final class BenchUnetCommand implements Callable<Integer> {
         // The machine may be shared: the load says how much of it this run had.
         result.put("load_average_1m_at_start", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
 
+        Map<String, Map<String, Object>> byDtype = new LinkedHashMap<>();
+        for (String weightsDtype : weightsDtypes) {
+            Precision precision = WeightsDtype.parse(weightsDtype).precision(DataType.FLOAT32);
+            Map<String, Object> row = new LinkedHashMap<>(result);
+            row.put("weights_dtype", weightsDtype);
+            measure(row, config, precision, latent, contextTokens, probe);
+            byDtype.put(weightsDtype, row);
+        }
+        long cpu0 = processCpuNanos();
+        double matmul = matmulThroughput(2048, 5);
+        double matmulCpu = (processCpuNanos() - cpu0) / 1e9 / 6;
+        for (Map<String, Object> row : byDtype.values()) {
+            row.put("matmul_flops_per_second", matmul);
+            row.put("forward_fraction_of_matmul", (double) row.get("forward_flops_per_second") / matmul);
+            // The same fraction in process CPU time, which a loaded machine distorts less than wall time.
+            double matmulFlopsPerCpuSecond = 2.0 * 2048 * 2048 * 2048 / matmulCpu;
+            double forwardFlopsPerCpuSecond = (double) row.get("forward_flops") / (double) row.get("forward_process_cpu_seconds");
+            row.put("forward_fraction_of_matmul_cpu_time", forwardFlopsPerCpuSecond / matmulFlopsPerCpuSecond);
+            row.put("load_average_1m_at_end", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
+            row.put("memory_measured_as", probe.describe() + "; phase peak minus the resident set right after loading");
+            printTable(row);
+            System.out.println();
+        }
+        if (byDtype.size() > 1) {
+            printSideBySide(byDtype);
+        }
+        if (json != null) {
+            Object out = byDtype.size() == 1 ? byDtype.values().iterator().next() : byDtype;
+            Files.writeString(json, new GsonBuilder().setPrettyPrinting().create().toJson(out) + "\n");
+            System.out.println("wrote " + json);
+        }
+        return 0;
+    }
+
+    /** Loads the UNet with {@code precision}, then times and measures its forward (and backward) into {@code result}. */
+    private void measure(Map<String, Object> result, UNetConfig config, Precision precision, long latent,
+                         int contextTokens, MemoryProbe probe) {
         try (NDManager base = NDManager.newBaseManager()) {
             long beforeLoad = probe.read().currentBytes();
+            probe.reset();
             long t0 = System.nanoTime();
             UNet2DConditionModel unet = model != null
-                    ? UNet2DConditionModel.load(model, base, DataType.FLOAT32)
-                    : UNet2DConditionModel.random(config, base, DataType.FLOAT32);
+                    ? UNet2DConditionModel.load(model, base, precision)
+                    : UNet2DConditionModel.random(config, base, precision);
             double loadSeconds = seconds(t0);
             long weightsResident = probe.read().currentBytes();
             result.put("load_seconds", loadSeconds);
             result.put("weights_resident_bytes", weightsResident - beforeLoad);
             result.put("process_resident_after_load_bytes", weightsResident);
+            // Loading goes tensor by tensor into the held dtype: its peak stays near the weights it ends with.
+            result.put("load_peak_bytes_above_start", probe.read().peakBytes() - beforeLoad);
 
             double flops = UNetFlops.forward(config, latent, latent, contextTokens);
             result.put("forward_flops", flops);
@@ -132,6 +184,10 @@ public final class BenchUnetCommand implements Callable<Integer> {
             result.put("forward_seconds", forward);
             result.put("forward_peak_bytes_above_weights", forwardPeak);
             result.put("forward_flops_per_second", flops / forward);
+            result.put("forward_cores_busy", forwardCpu / forward);
+            if (profile) {
+                result.put("profile", profileForward(unet, in, base));
+            }
 
             if (!backward.equals("none")) {
                 try (LoraNetwork lora = LoraNetwork.create(unet, loraRank, loraRank, 0, base)) {
@@ -160,24 +216,79 @@ public final class BenchUnetCommand implements Callable<Integer> {
                 }
             }
         }
-        long cpu0 = processCpuNanos();
-        double matmul = matmulThroughput(2048, 5);
-        double matmulCpu = (processCpuNanos() - cpu0) / 1e9 / 6;
-        result.put("matmul_flops_per_second", matmul);
-        result.put("forward_fraction_of_matmul", (double) result.get("forward_flops_per_second") / matmul);
-        // The same fraction in process CPU time, which a loaded machine distorts less than wall time.
-        double matmulFlopsPerCpuSecond = 2.0 * 2048 * 2048 * 2048 / matmulCpu;
-        double forwardFlopsPerCpuSecond = (double) result.get("forward_flops") / (double) result.get("forward_process_cpu_seconds");
-        result.put("forward_fraction_of_matmul_cpu_time", forwardFlopsPerCpuSecond / matmulFlopsPerCpuSecond);
-        result.put("load_average_1m_at_end", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
-        result.put("memory_measured_as", probe.describe() + "; phase peak minus the resident set right after loading");
+    }
 
-        printTable(result);
-        if (json != null) {
-            Files.writeString(json, new GsonBuilder().setPrettyPrinting().create().toJson(result) + "\n");
-            System.out.println("wrote " + json);
+    /**
+     * One no-grad forward with {@link OpProfile} on: per op kind its wall seconds, process CPU seconds and cores busy
+     * (CPU / wall); "other" is the rest of the forward (group norms, element-wise glue, reshapes, scopes).
+     */
+    private static Map<String, Object> profileForward(UNet2DConditionModel unet, Inputs in, NDManager base) {
+        Map<OpProfile.Kind, long[]> totals;
+        long wall;
+        long ticks;
+        try (NDManager step = base.newSubManager()) {
+            NDArray sample = in.sample(step);
+            NDArray t = in.timestep(step);
+            NDArray context = in.context(step);
+            AddedConditions added = in.added(step);
+            long ticks0 = OpProfile.cpuTicks();
+            long wall0 = System.nanoTime();
+            OpProfile.start();
+            try {
+                Autograd.noGrad(() -> unet.forward(sample, t, context, added).toFloatArray());
+            } finally {
+                totals = OpProfile.stop();
+            }
+            wall = System.nanoTime() - wall0;
+            ticks = OpProfile.cpuTicks() - ticks0;
         }
-        return 0;
+        Map<String, Object> out = new LinkedHashMap<>();
+        long restWall = wall;
+        long restTicks = ticks;
+        for (OpProfile.Kind kind : OpProfile.Kind.values()) {
+            long[] v = totals.getOrDefault(kind, new long[3]);
+            out.put(kind.name().toLowerCase(java.util.Locale.ROOT), kindRow(v[0], v[1], v[2]));
+            restWall -= v[0];
+            restTicks -= v[1];
+        }
+        out.put("other", kindRow(restWall, restTicks, 0));
+        out.put("total", kindRow(wall, ticks, 0));
+        return out;
+    }
+
+    private static Map<String, Object> kindRow(long wallNanos, long ticks, long calls) {
+        Map<String, Object> row = new LinkedHashMap<>();
+        double seconds = wallNanos / 1e9;
+        double cpu = ticks / (double) OpProfile.TICKS_PER_SECOND;
+        row.put("seconds", seconds);
+        row.put("cpu_seconds", cpu);
+        row.put("cores_busy", seconds > 0 ? cpu / seconds : 0);
+        row.put("calls", calls);
+        return row;
+    }
+
+    /** The headline figures of each weights dtype in columns. */
+    private static void printSideBySide(Map<String, Map<String, Object>> byDtype) {
+        System.out.printf("%-36s", "weights held as");
+        byDtype.keySet().forEach(k -> System.out.printf("%14s", k));
+        System.out.println();
+        row(byDtype, "weights resident (GiB)", r -> gib(r.get("weights_resident_bytes")));
+        row(byDtype, "load peak above start (GiB)", r -> gib(r.get("load_peak_bytes_above_start")));
+        row(byDtype, "forward (s)", r -> (double) r.get("forward_seconds"));
+        row(byDtype, "forward peak above weights (GiB)", r -> gib(r.get("forward_peak_bytes_above_weights")));
+        row(byDtype, "forward / matmul (%)", r -> 100 * (double) r.get("forward_fraction_of_matmul"));
+        row(byDtype, "forward cores busy", r -> (double) r.get("forward_cores_busy"));
+        if (byDtype.values().iterator().next().containsKey("backward_seconds")) {
+            row(byDtype, "forward+backward (s)", r -> (double) r.get("backward_seconds"));
+            row(byDtype, "  peak above weights (GiB)", r -> gib(r.get("backward_peak_bytes_above_weights")));
+        }
+    }
+
+    private static void row(Map<String, Map<String, Object>> byDtype, String name,
+                            java.util.function.ToDoubleFunction<Map<String, Object>> value) {
+        System.out.printf("%-36s", name);
+        byDtype.values().forEach(r -> System.out.printf("%14.3f", value.applyAsDouble(r)));
+        System.out.println();
     }
 
     /**
@@ -267,10 +378,12 @@ public final class BenchUnetCommand implements Callable<Integer> {
 
     private static void printTable(Map<String, Object> r) {
         System.out.printf("%-40s %s%n", "UNet", r.get("model"));
-        System.out.printf("%-40s %s px, latent %s, batch 1, fp32, cpu, %s intra-op threads%n", "input",
+        System.out.printf("%-40s %s px, latent %s, batch 1, fp32 compute, cpu, %s intra-op threads%n", "input",
                 r.get("resolution"), r.get("latent"), r.get("intra_op_threads"));
         System.out.printf("%-40s %s%n", "kernels", r.get("kernels"));
+        System.out.printf("%-40s %s%n", "weights held as", r.get("weights_dtype"));
         System.out.printf("%-40s %.2f GiB%n", "weights (resident)", gib(r.get("weights_resident_bytes")));
+        System.out.printf("%-40s %.2f GiB%n", "  loading peak above start", gib(r.get("load_peak_bytes_above_start")));
         System.out.printf("%-40s %.3f s%n", "forward (no grad)", (double) r.get("forward_seconds"));
         System.out.printf("%-40s %.3f GiB%n", "  peak above weights", gib(r.get("forward_peak_bytes_above_weights")));
         if (r.containsKey("backward_seconds")) {
@@ -289,7 +402,17 @@ public final class BenchUnetCommand implements Callable<Integer> {
         System.out.printf("%-40s %.1f GFLOP/s%n", "fp32 matmul 2048^2 (DJL)", (double) r.get("matmul_flops_per_second") / 1e9);
         System.out.printf("%-40s %.1f %%%n", "forward / matmul", 100 * (double) r.get("forward_fraction_of_matmul"));
         System.out.printf("%-40s %.1f %%%n", "  same in process CPU time", 100 * (double) r.get("forward_fraction_of_matmul_cpu_time"));
+        System.out.printf("%-40s %.2f%n", "forward cores busy (CPU / wall)", (double) r.get("forward_cores_busy"));
         System.out.printf("%-40s %.1f -> %.1f%n", "load average (1 min)", r.get("load_average_1m_at_start"), r.get("load_average_1m_at_end"));
+        if (r.containsKey("profile")) {
+            @SuppressWarnings("unchecked")
+            Map<String, Map<String, Object>> p = (Map<String, Map<String, Object>>) r.get("profile");
+            System.out.printf("%-16s %10s %8s %10s %8s%n", "profile (no grad)", "seconds", "share", "CPU s", "cores");
+            double total = (double) p.get("total").get("seconds");
+            p.forEach((kind, v) -> System.out.printf("%-16s %10.3f %7.1f%% %10.2f %8.2f%n", kind,
+                    (double) v.get("seconds"), 100 * (double) v.get("seconds") / total, (double) v.get("cpu_seconds"),
+                    (double) v.get("cores_busy")));
+        }
     }
 
     private static double gib(Object bytes) {

@@ -3,6 +3,7 @@ package dev.selectune.cli;
 import ai.djl.Device;
 import ai.djl.ndarray.types.DataType;
 import dev.selectune.diffusion.lora.LoraException;
+import dev.selectune.diffusion.nn.WeightsDtype;
 import dev.selectune.diffusion.nn.WeightsException;
 import dev.selectune.diffusion.pipeline.GenerationRequest;
 import dev.selectune.diffusion.pipeline.PipelineException;
@@ -69,6 +70,10 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--fp16", description = "hold the weights in float16 (GPU only)")
     boolean fp16;
 
+    @Option(names = "--weights-dtype", defaultValue = "auto", description = "weights held as auto (the compute "
+            + "dtype's), fp32 or fp16 (half the memory on the CPU, computed in fp32) (default: ${DEFAULT-VALUE})")
+    String weightsDtype;
+
     @Override
     public Integer call() {
         if (!Files.isDirectory(model)) {
@@ -81,9 +86,15 @@ public final class GenerateCommand implements Callable<Integer> {
         if (fp16 && !dev.isGpu()) {
             throw new ParameterException(spec.commandLine(), "--fp16: float16 inference needs a GPU (--device gpu)");
         }
+        WeightsDtype held;
+        try {
+            held = WeightsDtype.parse(weightsDtype);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--weights-dtype: " + e.getMessage());
+        }
         long started = System.nanoTime();
         try (StableDiffusionPipeline pipeline = StableDiffusionPipeline.load(model, dev,
-                fp16 ? DataType.FLOAT16 : DataType.FLOAT32)) {
+                held.precision(fp16 ? DataType.FLOAT16 : DataType.FLOAT32))) {
             int size = pipeline.folder().info().nativeResolution();
             GenerationRequest request = new GenerationRequest(prompt, negativePrompt, width != null ? width : size,
                     height != null ? height : size, steps, guidance, seed, lora, loraScale);

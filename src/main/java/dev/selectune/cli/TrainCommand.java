@@ -77,6 +77,8 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--validation-steps") Integer validationSteps;
     @Option(names = "--guidance-scale") Double guidanceScale;
     @Option(names = "--precision", description = "auto, fp32 or fp16") String precision;
+    @Option(names = "--weights-dtype", description = "frozen weights held as auto (the precision's), fp32 or fp16 "
+            + "(half the memory on the CPU; computed in the precision)") String weightsDtype;
 
     @Override
     public Integer call() {
@@ -126,7 +128,7 @@ public final class TrainCommand implements Callable<Integer> {
         return new TrainingOverrides(classPrompt, validationPrompts, parsed, steps, seed, resolution, resizeRatio, rank,
                 loraAlpha, learningRate, adamBeta1, adamBeta2, adamEpsilon, weightDecay, maxGradNorm, zoPerturbations,
                 zoEpsilon, zoLearningRate, k, tMid, tMax, gradientCheckpointing, horizontalFlip, checkpointEvery,
-                numClassImages, priorLossWeight, validationSteps, guidanceScale, precision)
+                numClassImages, priorLossWeight, validationSteps, guidanceScale, precision, weightsDtype)
                 .applyTo(TrainingConfig.builder(prompt)).build();
     }
 

@@ -52,6 +52,7 @@ public record JobSpec(
         Integer validationSteps,
         Double guidanceScale,
         String precision,
+        String weightsDtype,
         Map<String, String> metadata) {
 
     /** The trainer's config, or the problems ("field: what is wrong") that stop it from being one. */
@@ -71,7 +72,8 @@ public record JobSpec(
         TrainingConfig config = new TrainingOverrides(classPrompt, validationPrompts, parsed, steps, seed, resolution,
                 resizeRatio, rank, loraAlpha, learningRate, adamBeta1, adamBeta2, adamEpsilon, weightDecay, maxGradNorm,
                 zoPerturbations, zoEpsilon, zoLearningRate, k, tMid, tMax, gradientCheckpointing, horizontalFlip,
-                checkpointEvery, numClassImages, priorLossWeight, validationSteps, guidanceScale, precision)
+                checkpointEvery, numClassImages, priorLossWeight, validationSteps, guidanceScale, precision,
+                weightsDtype)
                 .applyTo(TrainingConfig.builder(instancePrompt)).build();
         problems.addAll(config.problems());
         if (imageSetId != null && imageSetId.isBlank()) {
@@ -103,6 +105,7 @@ public record JobSpec(
                 c.learningRate(), c.adamBeta1(), c.adamBeta2(), c.adamEpsilon(), c.weightDecay(), c.maxGradNorm(),
                 c.zoPerturbations(), c.zoEpsilon(), c.zoLearningRate(), c.k(), c.tMid(), c.tMax(),
                 c.gradientCheckpointing(), c.horizontalFlip(), c.checkpointEvery(), c.numClassImages(),
-                c.priorLossWeight(), c.validationSteps(), c.guidanceScale(), c.precision(), metadata);
+                c.priorLossWeight(), c.validationSteps(), c.guidanceScale(), c.precision(), c.weightsDtype(),
+                metadata);
     }
 }

@@ -8,6 +8,8 @@ import ai.djl.ndarray.types.DataType;
 import dev.selectune.diffusion.lora.LoraFormat;
 import dev.selectune.diffusion.lora.LoraNetwork;
 import dev.selectune.diffusion.nn.Autograd;
+import dev.selectune.diffusion.nn.Precision;
+import dev.selectune.diffusion.nn.WeightsDtype;
 import dev.selectune.diffusion.nn.TorchRuntime;
 import dev.selectune.diffusion.pipeline.Generation;
 import dev.selectune.diffusion.pipeline.GenerationRequest;
@@ -74,7 +76,7 @@ public final class SelectiveTrainer {
         long seed = config.seed() != null ? config.seed() : checkpoints.load()
                 .map(blob -> TrainingCheckpoint.decode(blob).seed())
                 .orElseGet(() -> new SecureRandom().nextLong());
-        DataType dtype = dtype(config.precision());
+        Precision dtype = WeightsDtype.parse(config.weightsDtype()).precision(dtype(config.precision()));
         DDPMScheduler scheduler = new DDPMScheduler(SchedulerConfig.fromJson(folder.schedulerConfig()));
         createDirectories(outputDir);
 
@@ -107,7 +109,7 @@ public final class SelectiveTrainer {
 
     /** Encodes images and prompts, then closes the VAE and the text encoders before the first step. */
     private TrainingData encode(PipelineFolder folder, List<BufferedImage> images, List<BufferedImage> classImages,
-                                TrainingConfig config, Resolutions res, DataType dtype, NDManager root) {
+                                TrainingConfig config, Resolutions res, Precision dtype, NDManager root) {
         try (AutoencoderKL vae = folder.loadVae(device, dtype);
              TextEncoders text = folder.loadTextEncoders(device, dtype)) {
             return TrainingDataBuilder.encode(images, classImages, config, res, vae, promptEncoder(text),
@@ -129,7 +131,7 @@ public final class SelectiveTrainer {
     }
 
     /** DreamBooth's prior preservation: class images from the base model, generated before training. */
-    private List<BufferedImage> generateClassImages(TrainingConfig config, Resolutions res, long seed, DataType dtype) {
+    private List<BufferedImage> generateClassImages(TrainingConfig config, Resolutions res, long seed, Precision dtype) {
         List<BufferedImage> out = new ArrayList<>();
         try (StableDiffusionPipeline pipeline = StableDiffusionPipeline.load(modelDir, device, dtype);
              NDManager work = NDManager.newBaseManager(device)) {
@@ -147,7 +149,7 @@ public final class SelectiveTrainer {
     }
 
     /** One sample per validation prompt, generated with the trained LoRA at the high resolution. */
-    private List<Path> samples(TrainingConfig config, Resolutions res, long seed, DataType dtype, Path lora, Path dir) {
+    private List<Path> samples(TrainingConfig config, Resolutions res, long seed, Precision dtype, Path lora, Path dir) {
         if (config.validationPrompts().isEmpty()) {
             return List.of();
         }

@@ -1,5 +1,7 @@
 package dev.selectune.training;
 
+import dev.selectune.diffusion.nn.WeightsDtype;
+
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -28,6 +30,9 @@ import java.util.Objects;
  * @param loraAlpha  null means equal to the rank (scale 1)
  * @param seed       null means "choose one"; the chosen seed is reported with the result
  * @param precision  {@code auto} (fp16 weights on a GPU, fp32 on the CPU), {@code fp32} or {@code fp16}
+ * @param weightsDtype the dtype the frozen weights are held in: {@code auto} (the compute precision's),
+ *                   {@code fp32} or {@code fp16} (half the resident weights; each layer upcasts its weight when used,
+ *                   LoRA, optimizer state and activations stay in the compute precision)
  */
 public record TrainingConfig(
         String instancePrompt,
@@ -59,7 +64,8 @@ public record TrainingConfig(
         double priorLossWeight,
         int validationSteps,
         double guidanceScale,
-        String precision) {
+        String precision,
+        String weightsDtype) {
 
     public static final int MAX_IMAGES = 50;
     public static final int MAX_VALIDATION_PROMPTS = 16;
@@ -71,6 +77,7 @@ public record TrainingConfig(
                 : Collections.unmodifiableList(new ArrayList<>(validationPrompts));
         schedule = schedule == null ? Schedule.DTAP : schedule;
         precision = precision == null ? "auto" : precision;
+        weightsDtype = weightsDtype == null ? "auto" : weightsDtype;
     }
 
     /** The defaults, for an instance prompt. */
@@ -145,6 +152,9 @@ public record TrainingConfig(
         if (!List.of("auto", "fp32", "fp16").contains(precision)) {
             p.add("precision: must be auto, fp32 or fp16, got " + precision);
         }
+        if (!WeightsDtype.isValid(weightsDtype)) {
+            p.add("weights_dtype: must be auto, fp32 or fp16, got " + weightsDtype);
+        }
         return p;
     }
 
@@ -218,6 +228,7 @@ public record TrainingConfig(
         b.validationSteps = validationSteps;
         b.guidanceScale = guidanceScale;
         b.precision = precision;
+        b.weightsDtype = weightsDtype;
         return b;
     }
 
@@ -253,6 +264,7 @@ public record TrainingConfig(
         private int validationSteps = 25;
         private double guidanceScale = 7.5;
         private String precision = "auto";
+        private String weightsDtype = "auto";
 
         public Builder instancePrompt(String v) { instancePrompt = v; return this; }
         public Builder classPrompt(String v) { classPrompt = v; return this; }
@@ -284,13 +296,14 @@ public record TrainingConfig(
         public Builder validationSteps(int v) { validationSteps = v; return this; }
         public Builder guidanceScale(double v) { guidanceScale = v; return this; }
         public Builder precision(String v) { precision = v; return this; }
+        public Builder weightsDtype(String v) { weightsDtype = v; return this; }
 
         public TrainingConfig build() {
             return new TrainingConfig(instancePrompt, classPrompt, validationPrompts, schedule, steps, seed, resolution,
                     resizeRatio, rank, loraAlpha, learningRate, adamBeta1, adamBeta2, adamEpsilon, weightDecay,
                     maxGradNorm, zoPerturbations, zoEpsilon, zoLearningRate, k, tMid, tMax, gradientCheckpointing,
                     horizontalFlip, checkpointEvery, numClassImages, priorLossWeight, validationSteps, guidanceScale,
-                    precision);
+                    precision, weightsDtype);
         }
     }
 }

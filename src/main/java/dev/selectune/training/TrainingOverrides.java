@@ -37,7 +37,8 @@ public record TrainingOverrides(
         Double priorLossWeight,
         Integer validationSteps,
         Double guidanceScale,
-        String precision) {
+        String precision,
+        String weightsDtype) {
 
     /** Sets every non-null value on {@code b}; the others keep whatever {@code b} holds. */
     public TrainingConfig.Builder applyTo(TrainingConfig.Builder b) {
@@ -70,6 +71,7 @@ public record TrainingOverrides(
         if (validationSteps != null) b.validationSteps(validationSteps);
         if (guidanceScale != null) b.guidanceScale(guidanceScale);
         if (precision != null) b.precision(precision);
+        if (weightsDtype != null) b.weightsDtype(weightsDtype);
         return b;
     }
 }

@@ -42,7 +42,8 @@ class TrainCommandTest {
                 "--k", "-0.05", "--t-mid", "600", "--t-max", "900", "--gradient-checkpointing", "--horizontal-flip",
                 "--checkpoint-every", "10", "--class-prompt", "a photo of a dog", "--num-class-images", "5",
                 "--prior-loss-weight", "0.5", "--validation-prompt", "x", "--validation-prompt", "y",
-                "--validation-steps", "10", "--guidance-scale", "5", "--precision", "fp32").config();
+                "--validation-steps", "10", "--guidance-scale", "5", "--precision", "fp32", "--weights-dtype", "fp16")
+                .config();
         assertEquals(Schedule.TAP, c.schedule());
         assertEquals(300, c.steps());
         assertEquals(9L, c.seed());
@@ -72,13 +73,15 @@ class TrainCommandTest {
         assertEquals(10, c.validationSteps());
         assertEquals(5.0, c.guidanceScale());
         assertEquals("fp32", c.precision());
+        assertEquals("fp16", c.weightsDtype());
         assertTrue(c.problems().isEmpty(), c.problems().toString());
     }
 
     @Test
     void invalidValuesAreReportedByField() {
-        TrainCommand cmd = parse("--resize-ratio", "1.5", "--zo-perturbations", "0");
+        TrainCommand cmd = parse("--resize-ratio", "1.5", "--zo-perturbations", "0", "--weights-dtype", "bf16");
         List<String> problems = cmd.config().problems();
+        assertTrue(problems.contains("weights_dtype: must be auto, fp32 or fp16, got bf16"), problems.toString());
         assertTrue(problems.stream().anyMatch(p -> p.startsWith("resize_ratio")), problems.toString());
         assertTrue(problems.stream().anyMatch(p -> p.startsWith("zo_perturbations")), problems.toString());
         assertEquals(2, cmd.call(), "exit code 2 before anything loads");

@@ -10,10 +10,12 @@ import dev.selectune.diffusion.nn.Weights;
 public final class CLIPTextEmbeddings {
     private final NDArray tokenEmbedding;
     private final NDArray positionEmbedding;
+    private final DataType computeType;
 
-    private CLIPTextEmbeddings(NDArray tokenEmbedding, NDArray positionEmbedding) {
+    private CLIPTextEmbeddings(NDArray tokenEmbedding, NDArray positionEmbedding, DataType computeType) {
         this.tokenEmbedding = tokenEmbedding;
         this.positionEmbedding = positionEmbedding;
+        this.computeType = computeType;
     }
 
     public static CLIPTextEmbeddings load(Weights w, CLIPTextConfig config) {
@@ -23,7 +25,11 @@ public final class CLIPTextEmbeddings {
         if (w.has("position_ids") && !w.isRandom()) {
             w.get("position_ids", 1, config.maxPositionEmbeddings()).close();
         }
-        return new CLIPTextEmbeddings(token, position);
+        return new CLIPTextEmbeddings(token, position, w.dtype());
+    }
+
+    private NDArray compute(NDArray rows) {
+        return rows.getDataType() == computeType ? rows : rows.toType(computeType, false);
     }
 
     /** @param inputIds (B, T) integer ids, T at most max_position_embeddings; returns (B, T, D) */
@@ -37,7 +43,8 @@ public final class CLIPTextEmbeddings {
             NDArray ids = inputIds.getDataType() == DataType.INT64 ? inputIds : inputIds.toType(DataType.INT64, false);
             NDArray embedded = ai.djl.nn.core.Embedding.embedding(ids, tokenEmbedding, SparseFormat.DENSE).singletonOrThrow();
             NDArray positions = positionEmbedding.get("0:{}", tokens);
-            return embedded.add(positions);
+            // Tables held in half precision (Precision.held) are looked up first and only the rows used are cast.
+            return compute(embedded).add(compute(positions));
         });
     }
 }

@@ -3,6 +3,7 @@ package dev.selectune.diffusion.clip;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import dev.selectune.diffusion.nn.Precision;
 import dev.selectune.diffusion.nn.Weights;
 
 import java.nio.file.Path;
@@ -21,8 +22,13 @@ public final class CLIPTextModel {
 
     /** Loads {@code config.json} and {@code model[.fp16].safetensors} from a pipeline's text encoder folder. */
     public static CLIPTextModel load(Path componentDir, NDManager manager, DataType dtype) {
+        return load(componentDir, manager, Precision.of(dtype));
+    }
+
+    /** As {@link #load(Path, NDManager, DataType)}, with the weights held as {@code precision} says. */
+    public static CLIPTextModel load(Path componentDir, NDManager manager, Precision precision) {
         CLIPTextConfig config = CLIPTextConfig.load(componentDir.resolve("config.json"));
-        try (Weights w = Weights.open(componentDir, "model", manager, dtype)) {
+        try (Weights w = Weights.open(componentDir, "model", manager, precision)) {
             return load(config, w);
         }
     }

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import dev.selectune.diffusion.nn.Linear;
+import dev.selectune.diffusion.nn.Precision;
 import dev.selectune.diffusion.nn.Weights;
 
 import java.nio.file.Path;
@@ -23,8 +24,13 @@ public final class CLIPTextModelWithProjection {
     }
 
     public static CLIPTextModelWithProjection load(Path componentDir, NDManager manager, DataType dtype) {
+        return load(componentDir, manager, Precision.of(dtype));
+    }
+
+    /** As {@link #load(Path, NDManager, DataType)}, with the weights held as {@code precision} says. */
+    public static CLIPTextModelWithProjection load(Path componentDir, NDManager manager, Precision precision) {
         CLIPTextConfig config = CLIPTextConfig.load(componentDir.resolve("config.json"));
-        try (Weights w = Weights.open(componentDir, "model", manager, dtype)) {
+        try (Weights w = Weights.open(componentDir, "model", manager, precision)) {
             return load(config, w);
         }
     }

@@ -2,6 +2,7 @@ package dev.selectune.diffusion.models;
 
 import ai.djl.ndarray.NDArray;
 import dev.selectune.diffusion.nn.LayerNorm;
+import dev.selectune.diffusion.nn.OpProfile;
 import dev.selectune.diffusion.nn.Scopes;
 import dev.selectune.diffusion.nn.Weights;
 
@@ -50,8 +51,10 @@ public final class BasicTransformerBlock {
      */
     public NDArray forward(NDArray x, NDArray context) {
         return Scopes.run(() -> {
-            NDArray h = x.add(attn1.forward(norm1.forward(x), null));
-            h = h.add(attn2.forward(norm2.forward(h), context));
+            NDArray n1 = norm1.forward(x);
+            NDArray h = x.add(OpProfile.time(OpProfile.Kind.ATTENTION, () -> attn1.forward(n1, null)));
+            NDArray n2 = norm2.forward(h);
+            h = h.add(OpProfile.time(OpProfile.Kind.ATTENTION, () -> attn2.forward(n2, context)));
             return h.add(ff.forward(norm3.forward(h)));
         });
     }

@@ -14,6 +14,8 @@ import ai.djl.ndarray.types.Shape;
  * such a convolution, so every BP gradient went wrong there. Under autograd on the CPU such a convolution therefore
  * runs with zero output channels added up to the block and sliced off again: the output is the same and the gradient
  * takes oneDNN's well-trodden path. Without gradients nothing changes.
+ *
+ * <p>A kernel held in another dtype than the input's (fp16 on the CPU) is cast for the op ({@link Precision#withType}).
  */
 public final class Conv2d {
     private final NDArray weight;
@@ -38,15 +40,20 @@ public final class Conv2d {
     static final int CHANNEL_BLOCK = 16;
 
     public NDArray forward(NDArray x) {
-        long out = outChannels();
+        return OpProfile.time(OpProfile.Kind.CONVOLUTION, () -> Precision.withType(weight, x.getDataType(),
+                w -> convolve(x, w)));
+    }
+
+    private NDArray convolve(NDArray x, NDArray w) {
+        long out = w.getShape().get(0);
         if (out % CHANNEL_BLOCK == 0 || !Autograd.isEnabled() || !Device.Type.CPU.equals(x.getDevice().getDeviceType())) {
-            return ai.djl.nn.convolutional.Conv2d.conv2d(x, weight, bias, stride, padding, ONE, 1).singletonOrThrow();
+            return ai.djl.nn.convolutional.Conv2d.conv2d(x, w, bias, stride, padding, ONE, 1).singletonOrThrow();
         }
         return Scopes.run(() -> {
             long extra = CHANNEL_BLOCK - out % CHANNEL_BLOCK;
-            Shape ws = weight.getShape();
-            NDArray paddedWeight = weight.concat(
-                    weight.getManager().zeros(new Shape(extra, ws.get(1), ws.get(2), ws.get(3)), weight.getDataType()), 0);
+            Shape ws = w.getShape();
+            NDArray paddedWeight = w.concat(
+                    w.getManager().zeros(new Shape(extra, ws.get(1), ws.get(2), ws.get(3)), w.getDataType()), 0);
             NDArray paddedBias = bias == null ? null
                     : bias.concat(bias.getManager().zeros(new Shape(extra), bias.getDataType()), 0);
             NDArray y = ai.djl.nn.convolutional.Conv2d.conv2d(x, paddedWeight, paddedBias, stride, padding, ONE, 1)

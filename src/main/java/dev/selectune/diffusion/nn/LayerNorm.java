@@ -22,6 +22,7 @@ public final class LayerNorm {
     }
 
     public NDArray forward(NDArray x) {
-        return ai.djl.nn.norm.LayerNorm.layerNorm(x, shape, weight, bias, eps).singletonOrThrow();
+        return OpProfile.time(OpProfile.Kind.NORMALIZATION,
+                () -> ai.djl.nn.norm.LayerNorm.layerNorm(x, shape, weight, bias, eps).singletonOrThrow());
     }
 }

@@ -5,7 +5,8 @@ import dev.selectune.diffusion.lora.LoraAdapter;
 
 /**
  * {@code torch.nn.Linear}: y = x W^T + b over the last axis, optionally with a LoRA adapter added,
- * y = W x + b + scale * B (A x). The base weight is frozen; only an attached adapter trains.
+ * y = W x + b + scale * B (A x). The base weight is frozen; only an attached adapter trains. A weight held in
+ * another dtype than the input's (fp16 on the CPU) is cast for the op ({@link Precision#withType}).
  */
 public final class Linear {
     private final String path;
@@ -31,7 +32,8 @@ public final class Linear {
     }
 
     public NDArray forward(NDArray x) {
-        NDArray y = ai.djl.nn.core.Linear.linear(x, weight, bias).singletonOrThrow();
+        NDArray y = OpProfile.time(OpProfile.Kind.LINEAR, () -> Precision.withType(weight, x.getDataType(),
+                w -> ai.djl.nn.core.Linear.linear(x, w, bias).singletonOrThrow()));
         if (lora == null) {
             return y;
         }

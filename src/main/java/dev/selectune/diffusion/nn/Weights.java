@@ -45,28 +45,42 @@ public final class Weights implements AutoCloseable {
      * sharded {@code <stem>.safetensors.index.json}. Tensors are loaded as {@code dtype} into {@code manager}.
      */
     public static Weights open(Path componentDir, String stem, NDManager manager, DataType dtype) {
+        return open(componentDir, stem, manager, Precision.of(dtype));
+    }
+
+    /**
+     * As {@link #open(Path, String, NDManager, DataType)}, with matrices, kernels and embedding tables loaded as
+     * {@code precision.held()}, one tensor at a time straight from the mapped file (an fp16 checkpoint held in fp16
+     * never has an fp32 copy), and one-dimensional tensors as {@code precision.compute()}.
+     */
+    public static Weights open(Path componentDir, String stem, NDManager manager, Precision precision) {
         List<Path> candidates = List.of(componentDir.resolve(stem + ".safetensors"),
                 componentDir.resolve(stem + ".fp16.safetensors"));
         for (Path p : candidates) {
             if (Files.isRegularFile(p)) {
-                return new Weights(new Root(List.of(SafeTensorsFile.open(p)), manager, dtype), "");
+                return new Weights(new Root(List.of(SafeTensorsFile.open(p)), manager, precision), "");
             }
         }
         Path index = componentDir.resolve(stem + ".safetensors.index.json");
         if (Files.isRegularFile(index)) {
-            return new Weights(new Root(openShards(index), manager, dtype), "");
+            return new Weights(new Root(openShards(index), manager, precision), "");
         }
         throw new WeightsException(componentDir + ": no weights file (looked for " + stem + ".safetensors, "
                 + stem + ".fp16.safetensors and " + stem + ".safetensors.index.json)");
     }
 
     public static Weights of(SafeTensorsFile file, NDManager manager, DataType dtype) {
-        return new Weights(new Root(List.of(file), manager, dtype), "");
+        return new Weights(new Root(List.of(file), manager, Precision.of(dtype)), "");
     }
 
     /** Weights made on demand with the shapes the modules ask for (benchmarks of full-size configs). */
     public static Weights random(NDManager manager, DataType dtype) {
-        return new Weights(new Root(List.of(), manager, dtype), "");
+        return random(manager, Precision.of(dtype));
+    }
+
+    /** Random weights held as {@code precision} says (see {@link #open(Path, String, NDManager, Precision)}). */
+    public static Weights random(NDManager manager, Precision precision) {
+        return new Weights(new Root(List.of(), manager, precision), "");
     }
 
     private static List<SafeTensorsFile> openShards(Path index) {
@@ -97,8 +111,13 @@ public final class Weights implements AutoCloseable {
         return root.manager;
     }
 
+    /** The dtype the model computes in (activations, LoRA adapters). */
     public DataType dtype() {
-        return root.dtype;
+        return root.precision.compute();
+    }
+
+    public Precision precision() {
+        return root.precision;
     }
 
     public boolean isRandom() {
@@ -119,7 +138,7 @@ public final class Weights implements AutoCloseable {
         String key = prefix + name;
         if (isRandom()) {
             root.used.add(key);
-            NDArray made = randomWeight(name, shape);
+            NDArray made = randomWeight(name, shape, heldType(shape));
             root.made.put(key, made);
             return made;
         }
@@ -134,7 +153,12 @@ public final class Weights implements AutoCloseable {
                     + " but the config needs " + Arrays.toString(shape));
         }
         root.used.add(key);
-        return file.load(key, root.manager, root.dtype);
+        return file.load(key, root.manager, heldType(shape));
+    }
+
+    /** Matrices, kernels and tables as the held type; biases and norm scales as the compute type. */
+    private DataType heldType(long[] shape) {
+        return shape.length >= 2 ? root.precision.held() : root.precision.compute();
     }
 
     /** Loads an optional weight (a bias that some checkpoints omit): null when absent. */
@@ -173,19 +197,25 @@ public final class Weights implements AutoCloseable {
         }
     }
 
-    private NDArray randomWeight(String name, long[] shape) {
+    private NDArray randomWeight(String name, long[] shape, DataType type) {
         Shape s = new Shape(shape);
         NDManager m = root.manager;
         boolean bias = name.endsWith("bias");
         if (shape.length == 1) {
-            return (bias ? m.zeros(s, root.dtype) : m.ones(s, root.dtype));
+            return (bias ? m.zeros(s, type) : m.ones(s, type));
         }
         long fanIn = s.size() / shape[0];
         float std = (float) (1.0 / Math.sqrt(Math.max(1, fanIn)));
         if (name.contains("embedding")) {
             std = 0.02f;
         }
-        return m.randomNormal(0f, std, s, root.dtype);
+        if (type == root.precision.compute()) {
+            return m.randomNormal(0f, std, s, type);
+        }
+        // Drawn in the compute type and rounded, as an fp32 checkpoint loaded into half precision would be.
+        try (NDArray drawn = m.randomNormal(0f, std, s, root.precision.compute())) {
+            return drawn.toType(type, true);
+        }
     }
 
     @Override
@@ -198,15 +228,15 @@ public final class Weights implements AutoCloseable {
     private static final class Root {
         final List<SafeTensorsFile> files;
         final NDManager manager;
-        final DataType dtype;
+        final Precision precision;
         final java.util.Set<String> used = new java.util.HashSet<>();
         final Map<String, SafeTensorsFile> index = new LinkedHashMap<>();
         final Map<String, NDArray> made = new LinkedHashMap<>();
 
-        Root(List<SafeTensorsFile> files, NDManager manager, DataType dtype) {
+        Root(List<SafeTensorsFile> files, NDManager manager, Precision precision) {
             this.files = files;
             this.manager = manager;
-            this.dtype = dtype;
+            this.precision = precision;
             for (SafeTensorsFile f : files) {
                 for (String k : f.tensors().keySet()) {
                     index.put(k, f);

@@ -6,6 +6,7 @@ import ai.djl.ndarray.types.DataType;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
+import dev.selectune.diffusion.nn.Precision;
 import dev.selectune.diffusion.unet.UNet2DConditionModel;
 import dev.selectune.diffusion.vae.AutoencoderKL;
 
@@ -193,14 +194,27 @@ public final class PipelineFolder {
 
     /** The tokenizer(s) and text encoder(s) (SDXL: both), owning their weights. */
     public TextEncoders loadTextEncoders(Device device, DataType dtype) {
-        return TextEncoders.load(this, device, dtype);
+        return loadTextEncoders(device, Precision.of(dtype));
+    }
+
+    /** As {@link #loadTextEncoders(Device, DataType)}, with the weights held as {@code precision} says. */
+    public TextEncoders loadTextEncoders(Device device, Precision precision) {
+        return TextEncoders.load(this, device, precision);
     }
 
     /** The UNet, owning its weights; the trainer keeps only this resident. */
     public Owned<UNet2DConditionModel> loadUnet(Device device, DataType dtype) {
+        return loadUnet(device, Precision.of(dtype));
+    }
+
+    /**
+     * As {@link #loadUnet(Device, DataType)}, with the weights held as {@code precision} says; each tensor goes
+     * from the mapped file straight into the held dtype.
+     */
+    public Owned<UNet2DConditionModel> loadUnet(Device device, Precision precision) {
         NDManager manager = NDManager.newBaseManager(device);
         try {
-            return new Owned<>(UNet2DConditionModel.load(component("unet"), manager, dtype), manager);
+            return new Owned<>(UNet2DConditionModel.load(component("unet"), manager, precision), manager);
         } catch (RuntimeException e) {
             manager.close();
             throw e;
@@ -209,7 +223,12 @@ public final class PipelineFolder {
 
     /** The VAE, owning its weights. */
     public AutoencoderKL loadVae(Device device, DataType dtype) {
-        return AutoencoderKL.load(component("vae"), device, dtype);
+        return loadVae(device, Precision.of(dtype));
+    }
+
+    /** As {@link #loadVae(Device, DataType)}, with the weights held as {@code precision} says. */
+    public AutoencoderKL loadVae(Device device, Precision precision) {
+        return AutoencoderKL.load(component("vae"), device, precision);
     }
 
     public JsonObject config(String componentName) {

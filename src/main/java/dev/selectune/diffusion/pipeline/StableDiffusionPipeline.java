@@ -9,6 +9,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.selectune.diffusion.lora.LoraNetwork;
 import dev.selectune.diffusion.nn.Autograd;
+import dev.selectune.diffusion.nn.Precision;
 import dev.selectune.diffusion.schedulers.SamplingScheduler;
 import dev.selectune.diffusion.schedulers.SchedulerOutput;
 import dev.selectune.diffusion.schedulers.Schedulers;
@@ -48,14 +49,19 @@ public final class StableDiffusionPipeline implements AutoCloseable {
 
     /** Checks the whole folder first, then loads every component onto {@code device} as {@code dtype}. */
     public static StableDiffusionPipeline load(Path dir, Device device, DataType dtype) {
+        return load(dir, device, Precision.of(dtype));
+    }
+
+    /** As {@link #load(Path, Device, DataType)}, computing in {@code precision.compute()}, weights held as it says. */
+    public static StableDiffusionPipeline load(Path dir, Device device, Precision precision) {
         PipelineFolder folder = PipelineFolder.open(dir);
         TextEncoders text = null;
         Owned<UNet2DConditionModel> unet = null;
         try {
-            text = folder.loadTextEncoders(device, dtype);
-            unet = folder.loadUnet(device, dtype);
-            AutoencoderKL vae = folder.loadVae(device, dtype);
-            return new StableDiffusionPipeline(folder, device, dtype, text, unet, vae);
+            text = folder.loadTextEncoders(device, precision);
+            unet = folder.loadUnet(device, precision);
+            AutoencoderKL vae = folder.loadVae(device, precision);
+            return new StableDiffusionPipeline(folder, device, precision.compute(), text, unet, vae);
         } catch (RuntimeException e) {
             if (unet != null) {
                 unet.close();

@@ -11,6 +11,7 @@ import dev.selectune.diffusion.clip.CLIPTextModel;
 import dev.selectune.diffusion.clip.CLIPTextModelWithProjection;
 import dev.selectune.diffusion.clip.CLIPTextOutput;
 import dev.selectune.diffusion.nn.Autograd;
+import dev.selectune.diffusion.nn.Precision;
 import dev.selectune.diffusion.tokenizer.ClipTokenizer;
 
 /**
@@ -41,11 +42,11 @@ public final class TextEncoders implements AutoCloseable {
         this.encoder2 = encoder2;
     }
 
-    static TextEncoders load(PipelineFolder folder, Device device, DataType dtype) {
+    static TextEncoders load(PipelineFolder folder, Device device, Precision precision) {
         NDManager manager = NDManager.newBaseManager(device);
         try {
             ClipTokenizer tokenizer = ClipTokenizer.load(folder.component("tokenizer"));
-            CLIPTextModel encoder = CLIPTextModel.load(folder.component("text_encoder"), manager, dtype);
+            CLIPTextModel encoder = CLIPTextModel.load(folder.component("text_encoder"), manager, precision);
             if (!folder.isXl()) {
                 return new TextEncoders(manager, tokenizer, encoder, null, null);
             }
@@ -56,7 +57,7 @@ public final class TextEncoders implements AutoCloseable {
                         + " (its text_embeds are the pooled conditioning)");
             }
             CLIPTextModelWithProjection encoder2 = CLIPTextModelWithProjection.load(folder.component("text_encoder_2"),
-                    manager, dtype);
+                    manager, precision);
             return new TextEncoders(manager, tokenizer, encoder, tokenizer2, encoder2);
         } catch (RuntimeException e) {
             manager.close();

@@ -16,6 +16,7 @@ import dev.selectune.diffusion.nn.Autograd;
 import dev.selectune.diffusion.nn.Conv2d;
 import dev.selectune.diffusion.nn.GroupNorm;
 import dev.selectune.diffusion.nn.Linear;
+import dev.selectune.diffusion.nn.Precision;
 import dev.selectune.diffusion.nn.Scopes;
 import dev.selectune.diffusion.nn.Weights;
 import dev.selectune.diffusion.pipeline.PipelineException;
@@ -106,8 +107,13 @@ public final class UNet2DConditionModel {
 
     /** Loads {@code unetDir/config.json} and its weights; any missing, misshapen or unused weight fails here. */
     public static UNet2DConditionModel load(Path unetDir, NDManager manager, DataType dtype) {
+        return load(unetDir, manager, Precision.of(dtype));
+    }
+
+    /** As {@link #load(Path, NDManager, DataType)}, with the weights held as {@code precision} says. */
+    public static UNet2DConditionModel load(Path unetDir, NDManager manager, Precision precision) {
         UNetConfig config = UNetConfig.load(unetDir);
-        try (Weights w = Weights.open(unetDir, "diffusion_pytorch_model", manager, dtype)) {
+        try (Weights w = Weights.open(unetDir, "diffusion_pytorch_model", manager, precision)) {
             UNet2DConditionModel model = Autograd.noGrad(() -> new UNet2DConditionModel(config, w));
             w.requireAllUsed();
             return model;
@@ -116,7 +122,12 @@ public final class UNet2DConditionModel {
 
     /** A model of the given config with random weights (benchmarks of the full-size presets). */
     public static UNet2DConditionModel random(UNetConfig config, NDManager manager, DataType dtype) {
-        try (Weights w = Weights.random(manager, dtype)) {
+        return random(config, manager, Precision.of(dtype));
+    }
+
+    /** Random weights held as {@code precision} says. */
+    public static UNet2DConditionModel random(UNetConfig config, NDManager manager, Precision precision) {
+        try (Weights w = Weights.random(manager, precision)) {
             return build(config, w);
         }
     }

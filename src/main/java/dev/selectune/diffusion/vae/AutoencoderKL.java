@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import dev.selectune.diffusion.nn.Autograd;
 import dev.selectune.diffusion.nn.Conv2d;
+import dev.selectune.diffusion.nn.Precision;
 import dev.selectune.diffusion.nn.Scopes;
 import dev.selectune.diffusion.nn.Weights;
 
@@ -42,10 +43,15 @@ public final class AutoencoderKL implements AutoCloseable {
 
     /** Loads {@code dir/config.json} and the weights next to it onto {@code device} as {@code dtype}. */
     public static AutoencoderKL load(Path dir, Device device, DataType dtype) {
+        return load(dir, device, Precision.of(dtype));
+    }
+
+    /** As {@link #load(Path, Device, DataType)}, with the weights held as {@code precision} says. */
+    public static AutoencoderKL load(Path dir, Device device, Precision precision) {
         VaeConfig config = VaeConfig.read(dir.resolve("config.json"));
         NDManager manager = NDManager.newBaseManager(device);
-        try (Weights w = Weights.open(dir, "diffusion_pytorch_model", manager, dtype)) {
-            AutoencoderKL vae = build(config, w, manager, dtype);
+        try (Weights w = Weights.open(dir, "diffusion_pytorch_model", manager, precision)) {
+            AutoencoderKL vae = build(config, w, manager, precision.compute());
             w.requireAllUsed();
             return vae;
         } catch (RuntimeException e) {

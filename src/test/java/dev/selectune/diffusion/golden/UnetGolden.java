@@ -75,7 +75,7 @@ public final class UnetGolden implements GoldenFamily {
         return null;
     }
 
-    static AddedConditions addedConditions(GoldenCaseRun run) {
+    public static AddedConditions addedConditions(GoldenCaseRun run) {
         String textEmbeds = addedInput(run, "text_embeds");
         String timeIds = addedInput(run, "time_ids");
         if (textEmbeds == null && timeIds == null) {
