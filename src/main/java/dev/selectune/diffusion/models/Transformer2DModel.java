@@ -55,6 +55,14 @@ public final class Transformer2DModel {
         return new Transformer2DModel(norm, projIn, blocks, projOut);
     }
 
+    /**
+     * {@code proj_in} and {@code proj_out}. In SD1.x their 1x1 kernels are held reshaped as (out, in) matrices, so
+     * code that needs every weight of the UNet (full-parameter pretraining) takes them from here.
+     */
+    public List<Linear> projections() {
+        return List.of(projIn, projOut);
+    }
+
     private static Linear projection(Weights w, long in, long out, boolean linear) {
         if (linear) {
             return Linear.load(w, in, out, true);

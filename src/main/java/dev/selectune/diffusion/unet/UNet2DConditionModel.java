@@ -153,13 +153,29 @@ public final class UNet2DConditionModel {
         return attentionProjections;
     }
 
-    private Map<String, Linear> collectProjections() {
+    /**
+     * Every Transformer2DModel's {@code proj_in} and {@code proj_out} by module path, in module order: with
+     * {@link #attentionProjections()} and the loaded weights, everything full-parameter training needs to reach.
+     */
+    public Map<String, Linear> transformerProjections() {
+        Map<String, Linear> out = new LinkedHashMap<>();
+        for (Transformer2DModel t : transformers()) {
+            t.projections().forEach(l -> out.put(l.path(), l));
+        }
+        return Collections.unmodifiableMap(out);
+    }
+
+    private List<Transformer2DModel> transformers() {
         List<Transformer2DModel> all = new ArrayList<>();
         downBlocks.forEach(b -> all.addAll(b.attentions()));
         all.addAll(midBlock.attentions());
         upBlocks.forEach(b -> all.addAll(b.attentions()));
+        return all;
+    }
+
+    private Map<String, Linear> collectProjections() {
         Map<String, Linear> out = new LinkedHashMap<>();
-        for (Transformer2DModel t : all) {
+        for (Transformer2DModel t : transformers()) {
             for (BasicTransformerBlock block : t.transformerBlocks()) {
                 for (Attention a : block.attentions()) {
                     for (Linear l : a.projections()) {
