@@ -71,6 +71,10 @@ public final class StableDiffusionPipeline implements AutoCloseable {
         return folder;
     }
 
+    public Device device() {
+        return device;
+    }
+
     public TextEncoders textEncoders() {
         return text;
     }
