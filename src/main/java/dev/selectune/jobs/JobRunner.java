@@ -74,10 +74,12 @@ public class JobRunner {
     private final Path scratch;
     private final ScheduledExecutorService timers;
     private final Map<String, SelectiveTrainer> trainers = new ConcurrentHashMap<>();
+    private final JobEvaluation evaluation;
 
     JobRunner(String workerId, Device device, JobRepository jobs, ImageRecordRepository images, JobQueue queue,
               BlobStore blobs, JdbcTemplate jdbc, ModelRegistry models, SelectuneMetrics metrics, JsonMapper json,
-              Duration lease, Duration heartbeat, Path scratch, ScheduledExecutorService timers) {
+              Duration lease, Duration heartbeat, Path scratch, ScheduledExecutorService timers,
+              JobEvaluation evaluation) {
         this.workerId = workerId;
         this.device = device;
         this.deviceLabel = Devices.label(device);
@@ -93,6 +95,7 @@ public class JobRunner {
         this.heartbeat = heartbeat;
         this.scratch = scratch;
         this.timers = timers;
+        this.evaluation = evaluation;
     }
 
     void run(Running running) {
@@ -174,8 +177,13 @@ public class JobRunner {
             }
             return null;
         }
-        storeArtifacts(jobId, result);
-        JobStatus status = result.cancelled() ? JobStatus.CANCELLED : JobStatus.SUCCEEDED;
+        JobEvaluation.Outcome evaluated = evaluate(job, spec, model, result, imageBytes, out, running);
+        if (running.lost) {
+            return null;
+        }
+        storeArtifacts(jobId, result, evaluated.files());
+        boolean evaluationCancelled = evaluated.cancelled() && running.cancelRequested;
+        JobStatus status = result.cancelled() || evaluationCancelled ? JobStatus.CANCELLED : JobStatus.SUCCEEDED;
         if (!queue.succeed(jobId, workerId, result, status)) {
             return null;
         }
@@ -183,14 +191,34 @@ public class JobRunner {
                 ? String.format("finished %d steps (%d BP, %d ZO), final loss %.5f, peak %d bytes",
                         result.stepsDone(), result.bpSteps(), result.zoSteps(), result.finalLoss(),
                         result.memory().peakBytes())
+                : evaluationCancelled ? "cancelled during the evaluation; the trained LoRA is stored"
                 : "cancelled after step " + result.stepsDone() + "; the LoRA so far is stored");
         blobs.delete(BlobCheckpointStore.key(jobId));
         return status.wireName();
     }
 
-    private void storeArtifacts(String jobId, TrainingResult r) {
+    /**
+     * The job's evaluation (see {@link JobEvaluation}) when its spec asks for one and training ran to the end. A
+     * worker stopping during the evaluation finishes the job without it: the LoRA is what must not be lost.
+     */
+    private JobEvaluation.Outcome evaluate(Job job, JobSpec spec, ModelRegistry.Model model, TrainingResult result,
+                                           List<byte[]> imageBytes, Path out, Running running) {
+        if (spec.evaluation() == null || result.cancelled()) {
+            return new JobEvaluation.Outcome(List.of(), false);
+        }
+        JobEvaluation.Outcome outcome = evaluation.run(job, spec.evaluation(), model.folder(), result.loraDiffusers(),
+                imageBytes, out, running::isCancelled);
+        if (outcome.cancelled() && !running.cancelRequested && !running.lost) {
+            queue.event(job.getId(), "warning", "evaluation-skipped", "the worker is stopping: the job ends without"
+                    + " its evaluation");
+        }
+        return outcome;
+    }
+
+    private void storeArtifacts(String jobId, TrainingResult r, List<Path> evaluationFiles) {
         List<Path> files = new ArrayList<>(List.of(r.loraDiffusers(), r.loraKohya(), r.metrics()));
         files.addAll(r.samples());
+        files.addAll(evaluationFiles);
         for (Path file : files) {
             if (file == null || !Files.isRegularFile(file)) {
                 continue;

@@ -52,7 +52,8 @@ public record JobSpec(
         Integer validationSteps,
         Double guidanceScale,
         String precision,
-        Map<String, String> metadata) {
+        Map<String, String> metadata,
+        EvaluationSpec evaluation) {
 
     /** The trainer's config, or the problems ("field: what is wrong") that stop it from being one. */
     public record Checked(TrainingConfig config, List<String> problems) {
@@ -84,6 +85,9 @@ public record JobSpec(
                 }
             });
         }
+        if (evaluation != null) {
+            problems.addAll(evaluation.problems());
+        }
         return new Checked(config, problems);
     }
 
@@ -94,6 +98,7 @@ public record JobSpec(
                 c.learningRate(), c.adamBeta1(), c.adamBeta2(), c.adamEpsilon(), c.weightDecay(), c.maxGradNorm(),
                 c.zoPerturbations(), c.zoEpsilon(), c.zoLearningRate(), c.k(), c.tMid(), c.tMax(),
                 c.gradientCheckpointing(), c.horizontalFlip(), c.checkpointEvery(), c.numClassImages(),
-                c.priorLossWeight(), c.validationSteps(), c.guidanceScale(), c.precision(), metadata);
+                c.priorLossWeight(), c.validationSteps(), c.guidanceScale(), c.precision(), metadata,
+                evaluation == null ? null : evaluation.resolved());
     }
 }

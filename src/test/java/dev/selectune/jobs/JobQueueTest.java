@@ -173,7 +173,7 @@ class JobQueueTest extends ServiceTestBase {
     private String newJob(String imageSet) {
         JobSpec spec = new JobSpec("tiny-sd15", imageSet, "a photo of sks dog", null, null, null, 2, 1L, null, null,
                 null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null,
-                null, null, null, null, null, null);
+                null, null, null, null, null, null, null);
         return service.createJob("queue-test", spec, null, List.of()).job().getId();
     }
 }
