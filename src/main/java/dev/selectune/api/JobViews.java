@@ -70,6 +70,8 @@ public class JobViews {
                 new Views.Steps(j.getBpSteps(), j.getZoSteps()), j.getFinalLoss(), j.getSeed(), error,
                 json.readValue(j.getSpec(), JobSpec.class),
                 j.getMetadata() == null ? Map.of() : json.readValue(j.getMetadata(), new TypeReference<Map<String, String>>() { }),
-                new Views.Links(base, base + "/events", base + "/metrics", base + "/artifacts", base + "/cancel"));
+                new Views.Links(base, base + "/events", base + "/metrics", base + "/artifacts", base + "/cancel"),
+                j.getEvaluation() == null ? null
+                        : json.readValue(j.getEvaluation(), new TypeReference<Map<String, Object>>() { }));
     }
 }

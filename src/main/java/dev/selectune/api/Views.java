@@ -48,7 +48,7 @@ public final class Views {
                           Instant createdAt, Instant startedAt, Instant finishedAt, Integer queuePosition,
                           boolean cancelRequested, int attempts, Progress progress, Memory memory, Steps steps,
                           Double finalLoss, Long seed, JobError error, JobSpec spec, Map<String, String> metadata,
-                          Links links) {
+                          Links links, Map<String, Object> evaluation) {
     }
 
     public record EventView(long id, String object, String level, String type, String message, Instant createdAt) {
@@ -60,6 +60,14 @@ public final class Views {
 
     public record ArtifactView(String name, String object, String contentType, long sizeBytes, String sha256,
                                Instant createdAt, String url) {
+    }
+
+    /** {@code GET /v1/models}: the base models, and the evaluator models that score jobs asking for evaluation. */
+    public record ModelList(String object, List<ModelView> data, boolean hasMore, String nextAfter,
+                            List<EvaluatorView> evaluators) {
+    }
+
+    public record EvaluatorView(String id, String object, String modelType, int imageSize) {
     }
 
     public record ModelView(String id, String object, String family, String pipelineClass, int nativeResolution,

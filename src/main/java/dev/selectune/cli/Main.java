@@ -6,12 +6,12 @@ import picocli.CommandLine.Command;
 
 /**
  * The one entry point of {@code selectune.jar}: {@code serve} (the default, the REST service), {@code train},
- * {@code generate}, {@code bench} and {@code keys}, all calling the same library code the service's workers use.
+ * {@code generate}, {@code evaluate}, {@code bench} and {@code keys}, all calling the same library code the service's workers use.
  */
 @Command(name = "selectune", mixinStandardHelpOptions = true, version = "selectune 0.1.0",
         description = "Memory-efficient DreamBooth-LoRA fine-tuning (BP-low / ZO-high selective optimization).",
-        subcommands = {ServeCommand.class, TrainCommand.class, GenerateCommand.class, BenchCommand.class,
-                KeysCommand.class, PretrainCommand.class})
+        subcommands = {ServeCommand.class, TrainCommand.class, GenerateCommand.class, EvaluateCommand.class,
+                BenchCommand.class, KeysCommand.class, PretrainCommand.class})
 public final class Main {
 
     public static void main(String[] args) {

@@ -12,10 +12,13 @@ import java.time.Duration;
  * @param dataDir  the embedded database ({@code postgres/}) and the workers' scratch space ({@code work/})
  * @param apiKeys  comma-separated {@code tenant:key} pairs seeded at start (compose files, Kubernetes secrets)
  * @param devices  {@code auto} (every GPU DJL sees, else the CPU) or a list such as {@code gpu0,gpu1} or {@code cpu}
+ * @param evalModels {@code clip=folder,dino=folder}: the evaluator models (Hugging Face CLIPModel and DINO ViTModel
+ *                   folders) that score jobs asking for {@code evaluation}; empty for none
  */
 @ConfigurationProperties("selectune")
 public record SelectuneProperties(String models, Path dataDir, String apiKeys, String devices, Auth auth,
-                                  Workers workers, Uploads uploads, Blobs blobs, Retention retention) {
+                                  Workers workers, Uploads uploads, Blobs blobs, Retention retention,
+                                  String evalModels) {
 
     public SelectuneProperties {
         models = models == null ? "" : models;
@@ -27,6 +30,7 @@ public record SelectuneProperties(String models, Path dataDir, String apiKeys, S
         uploads = uploads == null ? new Uploads(0, 0, 0, 0, 0, 0, 0, null) : uploads;
         blobs = blobs == null ? new Blobs(null, null, null, null, null, null, null) : blobs;
         retention = retention == null ? new Retention(null, null) : retention;
+        evalModels = evalModels == null ? "" : evalModels;
     }
 
     /**

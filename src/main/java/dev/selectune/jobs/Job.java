@@ -53,6 +53,8 @@ public class Job {
     private String memoryDevice;
     private String memoryMeasuredAs;
     private String error;
+    /** The evaluation scores as JSON (see {@code JobEvaluation}), written after training; null without evaluation. */
+    private String evaluation;
     private Instant createdAt;
     private Instant startedAt;
     private Instant finishedAt;
@@ -107,6 +109,7 @@ public class Job {
     public String getMemoryDevice() { return memoryDevice; }
     public String getMemoryMeasuredAs() { return memoryMeasuredAs; }
     public String getError() { return error; }
+    public String getEvaluation() { return evaluation; }
     public Instant getCreatedAt() { return createdAt; }
     public Instant getStartedAt() { return startedAt; }
     public Instant getFinishedAt() { return finishedAt; }

@@ -190,6 +190,20 @@ public class JobQueue {
         return true;
     }
 
+    /**
+     * Stores a job's evaluation scores (JSON) with its {@code evaluated} event; false, and nothing written, when the
+     * lease is lost.
+     */
+    @Transactional
+    public boolean evaluated(Lease l, String evaluationJson, String message) {
+        if (jdbc.update("update jobs set evaluation = ? where " + HELD, evaluationJson, l.jobId(), l.workerId(),
+                l.generation()) == 0) {
+            return false;
+        }
+        event(l.jobId(), "info", "evaluated", message);
+        return true;
+    }
+
     /** Fails a running job with {@code error} (and its {@code failed} event); false when the lease is lost. */
     @Transactional
     public boolean fail(Lease l, String error) {

@@ -75,10 +75,12 @@ public class JobRunner {
     private final Path scratch;
     private final ScheduledExecutorService timers;
     private final Map<String, SelectiveTrainer> trainers = new ConcurrentHashMap<>();
+    private final JobEvaluation evaluation;
 
     JobRunner(String workerId, Device device, JobRepository jobs, ImageRecordRepository images, JobQueue queue,
               BlobStore blobs, ModelRegistry models, SelectuneMetrics metrics, JsonMapper json,
-              Duration lease, Duration heartbeat, Path scratch, ScheduledExecutorService timers) {
+              Duration lease, Duration heartbeat, Path scratch, ScheduledExecutorService timers,
+              JobEvaluation evaluation) {
         this.workerId = workerId;
         this.device = device;
         this.deviceLabel = Devices.label(device);
@@ -93,6 +95,7 @@ public class JobRunner {
         this.heartbeat = heartbeat;
         this.scratch = scratch;
         this.timers = timers;
+        this.evaluation = evaluation;
     }
 
     void run(Running running) {
@@ -166,14 +169,22 @@ public class JobRunner {
                     + result.stepsDone() + " and put the job back in the queue");
             return null;
         }
+        JobEvaluation.Outcome evaluated = evaluate(claim, job, spec, model, result, imageBytes, out, running);
+        if (running.lost) {
+            log.warn("job {}: worker {} lost its lease while evaluating; the job's new owner finishes it", jobId,
+                    workerId);
+            return null;
+        }
         // Blobs first, under this claim's own keys (a late writer cannot overwrite what the job's owner published);
         // then the rows and the final status in one fenced transaction, so the list is never seen half-made.
-        List<Artifact> artifacts = storeArtifactBlobs(claim, result);
-        JobStatus status = result.cancelled() ? JobStatus.CANCELLED : JobStatus.SUCCEEDED;
+        List<Artifact> artifacts = storeArtifactBlobs(claim, result, evaluated.files());
+        boolean evaluationCancelled = evaluated.cancelled() && running.cancelRequested;
+        JobStatus status = result.cancelled() || evaluationCancelled ? JobStatus.CANCELLED : JobStatus.SUCCEEDED;
         String message = status == JobStatus.SUCCEEDED
                 ? String.format("finished %d steps (%d BP, %d ZO), final loss %.5f, peak %d bytes",
                         result.stepsDone(), result.bpSteps(), result.zoSteps(), result.finalLoss(),
                         result.memory().peakBytes())
+                : evaluationCancelled ? "cancelled during the evaluation; the trained LoRA is stored"
                 : "cancelled after step " + result.stepsDone() + "; the LoRA so far is stored";
         if (!queue.finish(claim, result, status, artifacts, message)) {
             running.lost = true;
@@ -191,9 +202,28 @@ public class JobRunner {
         return "jobs/" + lease.jobId() + "/artifacts/g" + lease.generation() + "/";
     }
 
-    private List<Artifact> storeArtifactBlobs(JobQueue.Lease claim, TrainingResult r) {
+    /**
+     * The job's evaluation (see {@link JobEvaluation}) when its spec asks for one and training ran to the end. A
+     * worker stopping during the evaluation finishes the job without it: the LoRA is what must not be lost.
+     */
+    private JobEvaluation.Outcome evaluate(JobQueue.Lease claim, Job job, JobSpec spec, ModelRegistry.Model model,
+                                           TrainingResult result, List<byte[]> imageBytes, Path out, Running running) {
+        if (spec.evaluation() == null || result.cancelled()) {
+            return new JobEvaluation.Outcome(List.of(), false);
+        }
+        JobEvaluation.Outcome outcome = evaluation.run(claim, job, spec.evaluation(), model.folder(),
+                result.loraDiffusers(), imageBytes, out, running::isCancelled, () -> running.lost = true);
+        if (outcome.cancelled() && !running.cancelRequested && !running.lost) {
+            queue.event(job.getId(), "warning", "evaluation-skipped", "the worker is stopping: the job ends without"
+                    + " its evaluation");
+        }
+        return outcome;
+    }
+
+    private List<Artifact> storeArtifactBlobs(JobQueue.Lease claim, TrainingResult r, List<Path> evaluationFiles) {
         List<Path> files = new ArrayList<>(List.of(r.loraDiffusers(), r.loraKohya(), r.metrics()));
         files.addAll(r.samples());
+        files.addAll(evaluationFiles);
         List<Artifact> stored = new ArrayList<>();
         for (Path file : files) {
             if (file == null || !Files.isRegularFile(file)) {

@@ -1,6 +1,7 @@
 package dev.selectune.jobs;
 
 import dev.selectune.config.Ids;
+import dev.selectune.config.EvaluatorRegistry;
 import dev.selectune.config.ModelRegistry;
 import dev.selectune.config.SelectuneProperties;
 import dev.selectune.storage.BlobStore;
@@ -36,10 +37,11 @@ public class JobService {
     private final SelectuneProperties props;
     private final JsonMapper json;
     private final TransactionTemplate tx;
+    private final EvaluatorRegistry evaluators;
 
     public JobService(JobRepository jobs, ImageSetRepository imageSets, ImageRecordRepository images, JobQueue queue,
                       BlobStore blobs, ModelRegistry models, SelectuneProperties props, JsonMapper json,
-                      TransactionTemplate tx) {
+                      TransactionTemplate tx, EvaluatorRegistry evaluators) {
         this.jobs = jobs;
         this.imageSets = imageSets;
         this.images = images;
@@ -49,6 +51,7 @@ public class JobService {
         this.props = props;
         this.json = json;
         this.tx = tx;
+        this.evaluators = evaluators;
     }
 
     @Transactional
@@ -112,6 +115,10 @@ public class JobService {
         if (hasSet == !uploads.isEmpty()) {
             problems.add(hasSet ? "images: give image_set_id or upload images, not both"
                     : "image_set_id: required (or upload 'images' parts with a 'spec' part)");
+        }
+        if (spec.evaluation() != null && !evaluators.available()) {
+            problems.add("evaluation: this service has no evaluator models; ask without 'evaluation', or configure"
+                    + " SELECTUNE_EVAL_MODELS=clip=<CLIP folder>,dino=<DINO folder> (see GET /v1/models)");
         }
         if (!problems.isEmpty()) {
             throw RequestRejected.invalid("the job spec has " + problems.size() + " problem(s)", problems);

@@ -53,7 +53,8 @@ public record JobSpec(
         Double guidanceScale,
         String precision,
         String weightsDtype,
-        Map<String, String> metadata) {
+        Map<String, String> metadata,
+        EvaluationSpec evaluation) {
 
     /** The trainer's config, or the problems ("field: what is wrong") that stop it from being one. */
     public record Checked(TrainingConfig config, List<String> problems) {
@@ -95,6 +96,9 @@ public record JobSpec(
                 }
             });
         }
+        if (evaluation != null) {
+            problems.addAll(evaluation.problems());
+        }
         return new Checked(config, problems);
     }
 
@@ -106,6 +110,6 @@ public record JobSpec(
                 c.zoPerturbations(), c.zoEpsilon(), c.zoLearningRate(), c.k(), c.tMid(), c.tMax(),
                 c.gradientCheckpointing(), c.horizontalFlip(), c.checkpointEvery(), c.numClassImages(),
                 c.priorLossWeight(), c.validationSteps(), c.guidanceScale(), c.precision(), c.weightsDtype(),
-                metadata);
+                metadata, evaluation == null ? null : evaluation.resolved());
     }
 }

@@ -1,6 +1,7 @@
 package dev.selectune.jobs;
 
 import ai.djl.Device;
+import dev.selectune.config.EvaluatorRegistry;
 import dev.selectune.config.ModelRegistry;
 import dev.selectune.config.SelectuneProperties;
 import dev.selectune.metrics.ProcessMemory;
@@ -52,7 +53,7 @@ public class WorkerPool implements SmartLifecycle {
 
     public WorkerPool(SelectuneProperties props, JobQueue queue, JobRepository jobs, ImageRecordRepository images,
                       BlobStore blobs, ModelRegistry models, SelectuneMetrics metrics,
-                      JsonMapper json) {
+                      JsonMapper json, EvaluatorRegistry evaluators) {
         this.props = props;
         this.queue = queue;
         this.metrics = metrics;
@@ -66,7 +67,8 @@ public class WorkerPool implements SmartLifecycle {
             String label = Devices.label(device);
             metrics.registerDevice(label, d -> deviceMemoryUsed(device));
             runners.add(new JobRunner(replicaId + "/" + label, device, jobs, images, queue, blobs, models,
-                    metrics, json, w.lease(), w.heartbeat(), scratch, timers));
+                    metrics, json, w.lease(), w.heartbeat(), scratch, timers, new JobEvaluation(replicaId + "/" + label,
+                    device, queue, evaluators, metrics)));
         }
     }
 

@@ -131,4 +131,25 @@ public class SelectuneMetrics {
                 .minimumExpectedValue(Duration.ofSeconds(1)).maximumExpectedValue(Duration.ofDays(1))
                 .description("wall time from claim to finish").register(registry);
     }
+
+    private final Map<String, Double> evaluationScores = new ConcurrentHashMap<>();
+
+    /**
+     * The latest evaluated job's score on this replica, per base model, metric ({@code dino}, {@code clip_i},
+     * {@code clip_t}) and model ({@code lora}, or {@code base} for the bare base model's baseline row).
+     */
+    public void evaluationScore(String baseModel, String metric, String model, double value) {
+        String key = baseModel + "|" + metric + "|" + model;
+        if (evaluationScores.put(key, value) == null) {
+            Gauge.builder("selectune.evaluation.score", evaluationScores, s -> s.getOrDefault(key, Double.NaN))
+                    .tags("base_model", baseModel, "metric", metric, "model", model)
+                    .description("DreamBooth score (cosine) of the latest evaluated job").register(registry);
+        }
+    }
+
+    /** Wall time of a job's evaluation (generation and scoring), apart from its training. */
+    public void evaluationDuration(Duration wallTime) {
+        Timer.builder("selectune.evaluation.duration").description("evaluation wall time of a job, after training")
+                .register(registry).record(wallTime);
+    }
 }

@@ -24,7 +24,7 @@ class ImageUploadBombsTest {
 
     private static ImageUploads uploads(long decodeBudget) {
         return new ImageUploads(new SelectuneProperties(null, null, null, null, null, null,
-                new SelectuneProperties.Uploads(0, 0, 0, 0, 0, 0, decodeBudget, Duration.ofSeconds(60)), null, null));
+                new SelectuneProperties.Uploads(0, 0, 0, 0, 0, 0, decodeBudget, Duration.ofSeconds(60)), null, null, null));
     }
 
     @Test

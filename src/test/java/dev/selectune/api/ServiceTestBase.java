@@ -32,6 +32,7 @@ import java.nio.file.Path;
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
         "selectune.models=tiny-sd15=src/test/resources/golden/tiny-sd15",
+        "selectune.eval-models=clip=src/test/resources/golden-eval/tiny-clip,dino=src/test/resources/golden-eval/tiny-dino",
         "selectune.devices=cpu",
         "selectune.api-keys=acme:" + ServiceTestBase.ACME_KEY + ",globex:" + ServiceTestBase.GLOBEX_KEY,
         "selectune.workers.lease=PT3S",

@@ -19,7 +19,7 @@ class EmbeddedPostgresConfigurationTest {
     @Test
     void commitsAreFsyncedBeforeTheyAreAcknowledged() throws Exception {
         EmbeddedPostgresConfiguration config = new EmbeddedPostgresConfiguration();
-        SelectuneProperties props = new SelectuneProperties(null, data, null, null, null, null, null, null, null);
+        SelectuneProperties props = new SelectuneProperties(null, data, null, null, null, null, null, null, null, null);
         try (EmbeddedPostgresConfiguration.EmbeddedDatabase db = config.embeddedPostgres(props)) {
             DataSource ds = db.postgres().getPostgresDatabase();
             try (Connection c = ds.getConnection(); Statement s = c.createStatement()) {

@@ -65,6 +65,7 @@ class HelmChartTest {
         assertThat(r.one("ConfigMap", "demo-selectune").get("data")).asInstanceOf(
                         org.assertj.core.api.InstanceOfAssertFactories.MAP)
                 .containsEntry("SELECTUNE_MODELS", "sd15=/models/stable-diffusion-v1-5")
+                .containsEntry("SELECTUNE_EVAL_MODELS", "")
                 .containsKey("SPRING_DATASOURCE_URL");
         assertThat(map(map(r.one("PersistentVolumeClaim", "demo-selectune-models"), "spec"), "resources"))
                 .isNotEmpty();
@@ -84,7 +85,12 @@ class HelmChartTest {
                 "ingress.hosts[0].paths[0].pathType", "Prefix",
                 "metrics.serviceMonitor.enabled", true,
                 "metrics.serviceMonitor.labels.release", "kube-prometheus-stack",
-                "existingSecret", "selectune-credentials"));
+                "existingSecret", "selectune-credentials",
+                "evalModels.clip", "/models/clip-vit-base-patch32",
+                "evalModels.dino", "/models/dino-vits16"));
+        assertThat(r.one("ConfigMap", "demo-selectune").get("data")).asInstanceOf(
+                        org.assertj.core.api.InstanceOfAssertFactories.MAP)
+                .containsEntry("SELECTUNE_EVAL_MODELS", "clip=/models/clip-vit-base-patch32,dino=/models/dino-vits16");
 
         assertThat(r.kinds()).contains("Ingress", "ServiceMonitor").doesNotContain("Secret");
         Map<String, Object> worker = r.one("Deployment", "demo-selectune-worker");

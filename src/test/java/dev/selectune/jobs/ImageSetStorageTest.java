@@ -2,6 +2,7 @@ package dev.selectune.jobs;
 
 import dev.selectune.api.ServiceTestBase;
 import dev.selectune.api.TestImages;
+import dev.selectune.config.EvaluatorRegistry;
 import dev.selectune.config.ModelRegistry;
 import dev.selectune.config.SelectuneProperties;
 import dev.selectune.storage.BlobStore;
@@ -43,7 +44,8 @@ class ImageSetStorageTest extends ServiceTestBase {
     @Test
     void aRolledBackImageSetLeavesNoObjectsAndACommittedOneKeepsThem() {
         MemoryBlobStore blobs = new MemoryBlobStore();
-        JobService service = new JobService(jobs, imageSets, images, queue, blobs, models, props, json, tx);
+        JobService service = new JobService(jobs, imageSets, images, queue, blobs, models, props, json, tx,
+                new EvaluatorRegistry(props));
         List<NewImage> upload = List.of(TestImages.newImage(0));
 
         String rolledBack = tx.execute(status -> {

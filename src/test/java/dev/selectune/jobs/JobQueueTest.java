@@ -319,7 +319,7 @@ class JobQueueTest extends ServiceTestBase {
         ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor();
         try {
             JobRunner runner = new JobRunner("runner-test", Device.cpu(), jobs, images, queue, watching, models,
-                    metrics, json, LEASE, Duration.ofSeconds(5), scratch, timers);
+                    metrics, json, LEASE, Duration.ofSeconds(5), scratch, timers, null);
             runner.run(new JobRunner.Running(claimUntil(id, "runner-test")));
         } finally {
             timers.shutdownNow();
@@ -461,7 +461,7 @@ class JobQueueTest extends ServiceTestBase {
     private String newJob(String imageSet, int steps) {
         JobSpec spec = new JobSpec("tiny-sd15", imageSet, "a photo of sks dog", null, null, null, steps, 1L, null, null,
                 null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null,
-                null, null, null, null, null, null, null);
+                null, null, null, null, null, null, null, null);
         return service.createJob("queue-test", spec, null, List.of()).job().getId();
     }
 }

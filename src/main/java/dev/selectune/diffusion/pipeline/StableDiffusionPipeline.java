@@ -77,6 +77,10 @@ public final class StableDiffusionPipeline implements AutoCloseable {
         return folder;
     }
 
+    public Device device() {
+        return device;
+    }
+
     public TextEncoders textEncoders() {
         return text;
     }

@@ -1,0 +1,5 @@
+package dev.selectune.evaluation;
+
+/** The scores of the images generated from one prompt. */
+public record PromptScores(String prompt, Scores scores) {
+}

@@ -1,0 +1,99 @@
+package dev.selectune.jobs;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import dev.selectune.evaluation.DreamBoothPrompts;
+import dev.selectune.evaluation.EvaluationSettings;
+import tools.jackson.databind.PropertyNamingStrategies;
+import tools.jackson.databind.annotation.JsonNaming;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A job's {@code evaluation} request: after training, generate {@code images_per_prompt} images per prompt with the
+ * LoRA and with the bare base model (same prompts and seeds) and score both against the job's images.
+ *
+ * @param prompts    a list of prompts, or {@code "dreambooth"} for the dataset's 25 templates filled with
+ *                   {@code identifier} and {@code class_noun}
+ * @param identifier the subject's token (e.g. sks): fills the templates and is removed from the CLIP-T text
+ * @param size       image side in pixels; absent for the model's native resolution
+ */
+@JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record EvaluationSpec(Object prompts, String identifier, String classNoun, Integer imagesPerPrompt,
+                             Integer steps, Double guidance, Long seed, Integer size) {
+    public static final String DREAMBOOTH = "dreambooth";
+
+    /** What is wrong, as "evaluation.field: message". */
+    public List<String> problems() {
+        List<String> out = new ArrayList<>();
+        if (prompts == null) {
+            out.add("evaluation.prompts: required (a list of prompts, or \"dreambooth\")");
+        } else if (prompts instanceof String s) {
+            if (!s.equals(DREAMBOOTH)) {
+                out.add("evaluation.prompts: a string must be \"dreambooth\"; give other prompts as a list");
+            } else {
+                if (blank(identifier)) {
+                    out.add("evaluation.identifier: required with \"dreambooth\" prompts (e.g. \"sks\")");
+                }
+                if (blank(classNoun)) {
+                    out.add("evaluation.class_noun: required with \"dreambooth\" prompts (e.g. \"dog\")");
+                }
+            }
+        } else if (prompts instanceof List<?> list) {
+            if (list.isEmpty() || list.size() > 100) {
+                out.add("evaluation.prompts: between 1 and 100 prompts, got " + list.size());
+            }
+            for (int i = 0; i < list.size(); i++) {
+                if (!(list.get(i) instanceof String p) || p.isBlank() || p.length() > 1000) {
+                    out.add("evaluation.prompts[" + i + "]: must be a non-empty string of at most 1000 characters");
+                }
+            }
+        } else {
+            out.add("evaluation.prompts: must be a list of prompts or \"dreambooth\"");
+        }
+        range(out, "images_per_prompt", imagesPerPrompt, 1, 16);
+        range(out, "steps", steps, 1, 200);
+        if (guidance != null && !(guidance >= 0 && guidance <= 30)) {
+            out.add("evaluation.guidance: " + guidance + " is outside 0..30");
+        }
+        if (size != null && (size < 8 || size > 2048 || size % 8 != 0)) {
+            out.add("evaluation.size: " + size + " must be a multiple of 8 in 8..2048");
+        }
+        if (identifier != null && identifier.trim().contains(" ")) {
+            out.add("evaluation.identifier: one word, got '" + identifier + "'");
+        }
+        return out;
+    }
+
+    /** This request with its defaults filled in, as the job stores it. */
+    public EvaluationSpec resolved() {
+        return new EvaluationSpec(prompts, identifier, classNoun,
+                imagesPerPrompt == null ? EvaluationSettings.DEFAULT_IMAGES_PER_PROMPT : imagesPerPrompt,
+                steps == null ? EvaluationSettings.DEFAULT_STEPS : steps,
+                guidance == null ? (double) EvaluationSettings.DEFAULT_GUIDANCE : guidance, seed == null ? 0L : seed, size);
+    }
+
+    /** The library's settings: the prompts expanded, defaults applied. */
+    public EvaluationSettings settings() {
+        EvaluationSpec r = resolved();
+        List<String> list = new ArrayList<>();
+        if (prompts instanceof String) {
+            list.addAll(DreamBoothPrompts.prompts(identifier, classNoun));
+        } else {
+            ((List<?>) prompts).forEach(p -> list.add((String) p));
+        }
+        return new EvaluationSettings(list, r.imagesPerPrompt(), r.steps(), r.guidance().floatValue(), r.seed(),
+                identifier, size == null ? 0 : size);
+    }
+
+    private static boolean blank(String s) {
+        return s == null || s.isBlank();
+    }
+
+    private static void range(List<String> out, String field, Integer v, int min, int max) {
+        if (v != null && (v < min || v > max)) {
+            out.add("evaluation." + field + ": " + v + " is outside " + min + ".." + max);
+        }
+    }
+}
