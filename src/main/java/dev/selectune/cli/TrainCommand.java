@@ -78,10 +78,14 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--guidance-scale") Double guidanceScale;
     @Option(names = "--precision", description = "auto, fp32 or fp16") String precision;
 
+    @picocli.CommandLine.Mixin
+    EvaluationOptions evaluation = new EvaluationOptions();
+
     @Override
     public Integer call() {
         TrainingConfig config = config();
-        List<String> problems = config.problems();
+        List<String> problems = new ArrayList<>(config.problems());
+        problems.addAll(evaluation.problems());
         if (!problems.isEmpty()) {
             System.err.println("invalid options:");
             problems.forEach(p -> System.err.println("  " + p));
@@ -118,6 +122,9 @@ public final class TrainCommand implements Callable<Integer> {
         System.out.println("LoRA: " + result.loraDiffusers() + " and " + result.loraKohya());
         System.out.println("metrics: " + result.metrics());
         result.samples().forEach(s -> System.out.println("sample: " + s));
+        if (evaluation.requested() && !result.cancelled()) {
+            evaluation.evaluate(model, parseDevice(device), result.loraDiffusers(), bytes, output, System.out);
+        }
         return result.cancelled() ? 130 : 0;
     }
 
