@@ -80,10 +80,14 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--weights-dtype", description = "frozen weights held as auto (the precision's), fp32 or fp16 "
             + "(half the memory on the CPU; computed in the precision)") String weightsDtype;
 
+    @picocli.CommandLine.Mixin
+    EvaluationOptions evaluation = new EvaluationOptions();
+
     @Override
     public Integer call() {
         TrainingConfig config = config();
-        List<String> problems = config.problems();
+        List<String> problems = new ArrayList<>(config.problems());
+        problems.addAll(evaluation.problems());
         if (!problems.isEmpty()) {
             System.err.println("invalid options:");
             problems.forEach(p -> System.err.println("  " + p));
@@ -120,6 +124,9 @@ public final class TrainCommand implements Callable<Integer> {
         System.out.println("LoRA: " + result.loraDiffusers() + " and " + result.loraKohya());
         System.out.println("metrics: " + result.metrics());
         result.samples().forEach(s -> System.out.println("sample: " + s));
+        if (evaluation.requested() && !result.cancelled()) {
+            evaluation.evaluate(model, parseDevice(device), result.loraDiffusers(), bytes, output, System.out);
+        }
         return result.cancelled() ? 130 : 0;
     }
 
