@@ -14,11 +14,21 @@ import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 import org.springframework.test.web.servlet.MockMvc;
+import org.springframework.test.web.servlet.MvcResult;
 import org.springframework.test.web.servlet.ResultMatcher;
+
+import static org.springframework.test.web.servlet.request.MockMvcRequestBuilders.get;
+import static org.springframework.test.web.servlet.result.MockMvcResultMatchers.status;
 import org.testcontainers.DockerClientFactory;
 import org.testcontainers.postgresql.PostgreSQLContainer;
 
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
 import java.io.IOException;
+import java.time.Duration;
+import java.util.List;
+import java.util.function.BooleanSupplier;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -108,6 +118,36 @@ public abstract class ServiceTestBase {
     }
 
     /** Validates the response (status, headers, body) against openapi.yaml. */
+    /** Polls tenant acme's job until it is {@code wanted}; fails when it ends otherwise or {@code timeout} passes. */
+    protected JsonNode awaitStatus(String id, String wanted, Duration timeout) throws Exception {
+        JsonMapper json = JsonMapper.builder().build();
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            MvcResult r = mvc.perform(get("/v1/jobs/" + id).header("Authorization", ACME))
+                    .andExpect(status().isOk()).andExpect(matchesOpenApi()).andReturn();
+            JsonNode job = json.readTree(r.getResponse().getContentAsString());
+            String status = job.get("status").asString();
+            if (status.equals(wanted)) {
+                return job;
+            }
+            if (List.of("succeeded", "failed", "cancelled").contains(status) || System.nanoTime() > deadline) {
+                throw new AssertionError("job " + id + " is " + status + ", expected " + wanted + ": " + job);
+            }
+            Thread.sleep(200);
+        }
+    }
+
+    /** Waits until {@code condition} holds; fails when {@code timeout} passes first. */
+    protected static void await(BooleanSupplier condition, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("condition not met in " + timeout);
+            }
+            Thread.sleep(50);
+        }
+    }
+
     protected static ResultMatcher matchesOpenApi() {
         return OpenApiValidationMatchers.openApi().isValid(VALIDATOR);
     }

@@ -223,30 +223,11 @@ class TrainingFlowTest extends ServiceTestBase {
     }
 
     private JsonNode awaitStatus(String id, String wanted) throws Exception {
-        long deadline = System.nanoTime() + JOB_TIMEOUT.toNanos();
-        while (true) {
-            MvcResult r = mvc.perform(get("/v1/jobs/" + id).header("Authorization", ACME))
-                    .andExpect(status().isOk()).andExpect(matchesOpenApi()).andReturn();
-            JsonNode job = json.readTree(r.getResponse().getContentAsString());
-            String status = job.get("status").asString();
-            if (status.equals(wanted)) {
-                return job;
-            }
-            if (List.of("succeeded", "failed", "cancelled").contains(status) || System.nanoTime() > deadline) {
-                throw new AssertionError("job " + id + " is " + status + ", expected " + wanted + ": " + job);
-            }
-            Thread.sleep(200);
-        }
+        return awaitStatus(id, wanted, JOB_TIMEOUT);
     }
 
     private static void await(java.util.function.BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + JOB_TIMEOUT.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("condition not met in " + JOB_TIMEOUT);
-            }
-            Thread.sleep(50);
-        }
+        await(condition, JOB_TIMEOUT);
     }
 
     /** The tensor names of a safetensors file: an 8-byte little-endian header length, then the JSON header. */
