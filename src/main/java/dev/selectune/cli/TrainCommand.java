@@ -5,7 +5,6 @@ import dev.selectune.training.CancellationToken;
 import dev.selectune.training.CheckpointStore;
 import dev.selectune.training.FileCheckpointStore;
 import dev.selectune.training.MemorySummary;
-import dev.selectune.training.Schedule;
 import dev.selectune.training.SelectiveTrainer;
 import dev.selectune.training.StepReport;
 import dev.selectune.training.TrainingConfig;
@@ -19,8 +18,10 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -28,18 +29,17 @@ import java.util.stream.Stream;
 
 /**
  * {@code train}: one DreamBooth-LoRA job from the command line, on the same {@link SelectiveTrainer} the service's
- * workers run. Unset options keep {@link TrainingConfig}'s documented defaults. Ctrl-C cancels between steps and
+ * workers run. Its hyperparameter options are made from {@link TrainingConfig}'s definitions (see
+ * {@link HyperparameterOptions}); unset ones keep the defaults. Ctrl-C cancels between steps and
  * leaves a checkpoint that a second run with the same options resumes from.
  */
-@Command(name = "train", mixinStandardHelpOptions = true,
+@Command(name = "train", mixinStandardHelpOptions = true, modelTransformer = HyperparameterOptions.class,
         description = "Train a DreamBooth-LoRA with selective optimization (BP-low / ZO-high).")
-public final class TrainCommand implements Callable<Integer> {
+public final class TrainCommand implements Callable<Integer>, HyperparameterOptions.Target {
     @Option(names = "--model", required = true, description = "diffusers pipeline folder")
     Path model;
     @Option(names = "--images", required = true, split = ",", description = "image files or a folder of them")
     List<Path> images;
-    @Option(names = "--prompt", required = true, description = "instance prompt, e.g. \"a photo of sks dog\"")
-    String prompt;
     @Option(names = "--output", required = true, description = "folder for lora.safetensors, metrics.json, samples")
     Path output;
     @Option(names = "--checkpoint", description = "checkpoint file: written every --checkpoint-every steps and on "
@@ -48,45 +48,17 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--device", defaultValue = "cpu", description = "cpu or gpu[:N] (default: ${DEFAULT-VALUE})")
     String device;
 
-    @Option(names = "--class-prompt") String classPrompt;
-    @Option(names = "--validation-prompt", description = "repeatable; one sample-N.png each") List<String> validationPrompts;
-    @Option(names = "--schedule", description = "dtap, tap, bp_high, bp_low, zo_high, random, reversed") String schedule;
-    @Option(names = "--steps") Integer steps;
-    @Option(names = "--seed") Long seed;
-    @Option(names = "--resolution") Integer resolution;
-    @Option(names = {"--resize-ratio", "-r"}) Double resizeRatio;
-    @Option(names = "--rank") Integer rank;
-    @Option(names = "--lora-alpha") Double loraAlpha;
-    @Option(names = "--learning-rate") Double learningRate;
-    @Option(names = "--adam-beta1") Double adamBeta1;
-    @Option(names = "--adam-beta2") Double adamBeta2;
-    @Option(names = "--adam-epsilon") Double adamEpsilon;
-    @Option(names = "--weight-decay") Double weightDecay;
-    @Option(names = "--max-grad-norm") Double maxGradNorm;
-    @Option(names = "--zo-perturbations") Integer zoPerturbations;
-    @Option(names = "--zo-epsilon") Double zoEpsilon;
-    @Option(names = "--zo-learning-rate") Double zoLearningRate;
-    @Option(names = "--k") Double k;
-    @Option(names = "--t-mid") Double tMid;
-    @Option(names = "--t-max") Double tMax;
-    @Option(names = "--gradient-checkpointing") boolean gradientCheckpointing;
-    @Option(names = "--horizontal-flip") boolean horizontalFlip;
-    @Option(names = "--checkpoint-every") Integer checkpointEvery;
-    @Option(names = "--num-class-images") Integer numClassImages;
-    @Option(names = "--prior-loss-weight") Double priorLossWeight;
-    @Option(names = "--validation-steps") Integer validationSteps;
-    @Option(names = "--guidance-scale") Double guidanceScale;
-    @Option(names = "--precision", description = "auto, fp32 or fp16") String precision;
-    @Option(names = "--weights-dtype", description = "frozen weights held as auto (the precision's), fp32 or fp16 "
-            + "(half the memory on the CPU; computed in the precision)") String weightsDtype;
+    /** The hyperparameters given, by JSON name; {@link HyperparameterOptions} makes their options. */
+    final Map<String, Object> hyperparameters = new LinkedHashMap<>();
 
     @picocli.CommandLine.Mixin
     EvaluationOptions evaluation = new EvaluationOptions();
 
     @Override
     public Integer call() {
-        TrainingConfig config = config();
-        List<String> problems = new ArrayList<>(config.problems());
+        List<String> problems = new ArrayList<>();
+        TrainingConfig config = config(problems);
+        problems.addAll(config.problems());
         problems.addAll(evaluation.problems());
         if (!problems.isEmpty()) {
             System.err.println("invalid options:");
@@ -130,13 +102,17 @@ public final class TrainCommand implements Callable<Integer> {
         return result.cancelled() ? 130 : 0;
     }
 
+    @Override
+    public Map<String, Object> hyperparameters() {
+        return hyperparameters;
+    }
+
     TrainingConfig config() {
-        Schedule parsed = schedule == null ? null : Schedule.fromWireName(schedule.toLowerCase(Locale.ROOT));
-        return new TrainingOverrides(classPrompt, validationPrompts, parsed, steps, seed, resolution, resizeRatio, rank,
-                loraAlpha, learningRate, adamBeta1, adamBeta2, adamEpsilon, weightDecay, maxGradNorm, zoPerturbations,
-                zoEpsilon, zoLearningRate, k, tMid, tMax, gradientCheckpointing, horizontalFlip, checkpointEvery,
-                numClassImages, priorLossWeight, validationSteps, guidanceScale, precision, weightsDtype)
-                .applyTo(TrainingConfig.builder(prompt)).build();
+        return config(new ArrayList<>());
+    }
+
+    private TrainingConfig config(List<String> problems) {
+        return new TrainingOverrides(hyperparameters).toConfig(problems);
     }
 
     /** Files as given; a folder contributes its .jpg/.jpeg/.png/.webp files in name order. */

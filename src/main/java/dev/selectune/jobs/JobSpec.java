@@ -1,11 +1,9 @@
 package dev.selectune.jobs;
 
-import com.fasterxml.jackson.annotation.JsonInclude;
-import dev.selectune.training.Schedule;
 import dev.selectune.training.TrainingConfig;
 import dev.selectune.training.TrainingOverrides;
-import tools.jackson.databind.PropertyNamingStrategies;
-import tools.jackson.databind.annotation.JsonNaming;
+import tools.jackson.databind.annotation.JsonDeserialize;
+import tools.jackson.databind.annotation.JsonSerialize;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -13,48 +11,29 @@ import java.util.Map;
 
 /**
  * The job a client asks for, as it comes over the wire ({@code POST /v1/jobs}): the base model, the images and
- * every hyperparameter of {@link TrainingConfig} under its snake_case name. Absent hyperparameters take the
- * trainer's defaults; {@link #resolved} fills them in, and that complete form is what the job stores and echoes,
- * so a job is reproducible even if a default changes later.
+ * the hyperparameters of {@link TrainingConfig}, each under its JSON name at the top level of the object (see
+ * {@link JobSpecJson}). Absent hyperparameters take the trainer's defaults; {@link #resolved} fills them in, and
+ * that complete form is what the job stores and echoes, so a job is reproducible even if a default changes later.
+ *
+ * @param hyperparameters the hyperparameters given, as wire values by JSON name
  */
-@JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-@JsonInclude(JsonInclude.Include.NON_NULL)
+@JsonSerialize(using = JobSpecJson.Writer.class)
+@JsonDeserialize(using = JobSpecJson.Reader.class)
 public record JobSpec(
         String baseModel,
         String imageSetId,
-        String instancePrompt,
-        String classPrompt,
-        List<String> validationPrompts,
-        String schedule,
-        Integer steps,
-        Long seed,
-        Integer resolution,
-        Double resizeRatio,
-        Integer rank,
-        Double loraAlpha,
-        Double learningRate,
-        Double adamBeta1,
-        Double adamBeta2,
-        Double adamEpsilon,
-        Double weightDecay,
-        Double maxGradNorm,
-        Integer zoPerturbations,
-        Double zoEpsilon,
-        Double zoLearningRate,
-        Double k,
-        Double tMid,
-        Double tMax,
-        Boolean gradientCheckpointing,
-        Boolean horizontalFlip,
-        Integer checkpointEvery,
-        Integer numClassImages,
-        Double priorLossWeight,
-        Integer validationSteps,
-        Double guidanceScale,
-        String precision,
-        String weightsDtype,
+        TrainingOverrides hyperparameters,
         Map<String, String> metadata,
         EvaluationSpec evaluation) {
+
+    public JobSpec {
+        hyperparameters = hyperparameters == null ? new TrainingOverrides(Map.of()) : hyperparameters;
+    }
+
+    /** A spec with every hyperparameter of {@code config} spelled out. */
+    public static JobSpec of(String baseModel, String imageSetId, TrainingConfig config) {
+        return new JobSpec(baseModel, imageSetId, TrainingOverrides.of(config), null, null);
+    }
 
     /** The trainer's config, or the problems ("field: what is wrong") that stop it from being one. */
     public record Checked(TrainingConfig config, List<String> problems) {
@@ -62,20 +41,7 @@ public record JobSpec(
 
     public Checked check() {
         List<String> problems = new ArrayList<>();
-        Schedule parsed = null;
-        if (schedule != null) {
-            try {
-                parsed = Schedule.fromWireName(schedule);
-            } catch (IllegalArgumentException e) {
-                problems.add("schedule: " + e.getMessage());
-            }
-        }
-        TrainingConfig config = new TrainingOverrides(classPrompt, validationPrompts, parsed, steps, seed, resolution,
-                resizeRatio, rank, loraAlpha, learningRate, adamBeta1, adamBeta2, adamEpsilon, weightDecay, maxGradNorm,
-                zoPerturbations, zoEpsilon, zoLearningRate, k, tMid, tMax, gradientCheckpointing, horizontalFlip,
-                checkpointEvery, numClassImages, priorLossWeight, validationSteps, guidanceScale, precision,
-                weightsDtype)
-                .applyTo(TrainingConfig.builder(instancePrompt)).build();
+        TrainingConfig config = hyperparameters.toConfig(problems);
         problems.addAll(config.problems());
         if (imageSetId != null && imageSetId.isBlank()) {
             problems.add("image_set_id: required (or upload 'images' parts with a 'spec' part); got an empty string");
@@ -104,12 +70,7 @@ public record JobSpec(
 
     /** This spec with every hyperparameter spelled out, as stored with the job. */
     public JobSpec resolved(TrainingConfig c, String imageSetId) {
-        return new JobSpec(baseModel, imageSetId, c.instancePrompt(), c.classPrompt(), c.validationPrompts(),
-                c.schedule().wireName(), c.steps(), c.seed(), c.resolution(), c.resizeRatio(), c.rank(), c.loraAlpha(),
-                c.learningRate(), c.adamBeta1(), c.adamBeta2(), c.adamEpsilon(), c.weightDecay(), c.maxGradNorm(),
-                c.zoPerturbations(), c.zoEpsilon(), c.zoLearningRate(), c.k(), c.tMid(), c.tMax(),
-                c.gradientCheckpointing(), c.horizontalFlip(), c.checkpointEvery(), c.numClassImages(),
-                c.priorLossWeight(), c.validationSteps(), c.guidanceScale(), c.precision(), c.weightsDtype(),
-                metadata, evaluation == null ? null : evaluation.resolved());
+        return new JobSpec(baseModel, imageSetId, TrainingOverrides.of(c), metadata,
+                evaluation == null ? null : evaluation.resolved());
     }
 }

@@ -1,15 +1,17 @@
 package dev.selectune.training;
 
-import dev.selectune.diffusion.nn.WeightsDtype;
-
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import java.util.Objects;
+import java.util.Map;
 
 /**
- * Everything a selective-optimization DreamBooth-LoRA job takes, with its defaults. The JSON and CLI names are the
- * snake_case forms of the field names ({@code resizeRatio} is {@code resize_ratio}).
+ * Everything a selective-optimization DreamBooth-LoRA job takes, with its defaults: the one definition of the
+ * training options. Each component's {@link Hyperparameter} gives its default, bounds, help and CLI flag; the JSON
+ * name is the snake_case form of the component's name ({@code resizeRatio} is {@code resize_ratio}), the flag its
+ * kebab-case form ({@code --resize-ratio}). {@link #HYPERPARAMETERS} reads them for the builder, the validation,
+ * the job spec's JSON, the {@code train} command and the checkpoint fingerprint (docs/training.md, "Adding a
+ * hyperparameter").
  *
  * <p>Where each default comes from:
  * <ul>
@@ -35,37 +37,86 @@ import java.util.Objects;
  *                   LoRA, optimizer state and activations stay in the compute precision)
  */
 public record TrainingConfig(
+        @Hyperparameter(flags = "--prompt", required = true,
+                description = "instance prompt, e.g. \"a photo of sks dog\"")
         String instancePrompt,
+        @Hyperparameter(description = "class prompt for prior preservation, e.g. \"a photo of a dog\"")
         String classPrompt,
+        @Hyperparameter(flags = "--validation-prompt", shapesLora = false,
+                description = "prompts of the samples made after training (repeatable; one sample-N.png each)")
         List<String> validationPrompts,
+        @Hyperparameter(defaultValue = "dtap", description = "how each step picks BP-low, BP-high or ZO-high")
         Schedule schedule,
+        @Hyperparameter(defaultValue = "1000", min = 1, max = 100_000, description = "training steps (i_max)")
         int steps,
+        @Hyperparameter(description = "the job's seed; absent: one is chosen and reported")
         Long seed,
+        @Hyperparameter(min = 64, max = 2048, multipleOf = 8,
+                description = "high resolution in pixels; absent: the base model's native size")
         Integer resolution,
+        @Hyperparameter(defaultValue = "0.5", min = 0.01, max = 1, description = "low resolution / high resolution")
         double resizeRatio,
+        @Hyperparameter(defaultValue = "4", min = 1, max = 256, description = "LoRA rank")
         int rank,
+        @Hyperparameter(min = 0, minExclusive = true, max = 1024, description = "LoRA alpha; absent: the rank")
         Double loraAlpha,
+        @Hyperparameter(defaultValue = "1e-4", min = 0, minExclusive = true, max = 1, description = "AdamW learning rate")
         double learningRate,
+        @Hyperparameter(defaultValue = "0.9", min = 0, max = 1, maxExclusive = true, description = "AdamW beta1")
         double adamBeta1,
+        @Hyperparameter(defaultValue = "0.999", min = 0, max = 1, maxExclusive = true, description = "AdamW beta2")
         double adamBeta2,
+        @Hyperparameter(defaultValue = "1e-8", min = 0, minExclusive = true, max = 1, description = "AdamW epsilon")
         double adamEpsilon,
+        @Hyperparameter(defaultValue = "1e-2", min = 0, max = 1, description = "AdamW weight decay")
         double weightDecay,
+        @Hyperparameter(defaultValue = "1.0", min = 0, max = 1000, description = "gradient clipping norm (0: none)")
         double maxGradNorm,
+        @Hyperparameter(defaultValue = "4", min = 1, max = 1000, description = "ZO estimates averaged per ZO step")
         int zoPerturbations,
+        @Hyperparameter(defaultValue = "1e-3", min = 0, minExclusive = true, max = 1,
+                description = "MeZO perturbation scale")
         double zoEpsilon,
+        @Hyperparameter(defaultValue = "1e-4", min = 0, minExclusive = true, max = 1,
+                description = "MeZO learning rate")
         double zoLearningRate,
+        @Hyperparameter(defaultValue = "0.05", min = -10, max = 10,
+                description = "DTAP/TAP sigmoid steepness; not 0")
         double k,
+        @Hyperparameter(defaultValue = "750", min = 0, max = 1000, description = "TAP sigmoid midpoint; at most t_max")
         double tMid,
+        @Hyperparameter(defaultValue = "1000", min = 0, minExclusive = true, max = 1000,
+                description = "DTAP's final midpoint")
         double tMax,
+        @Hyperparameter(defaultValue = "false", shapesLora = false,
+                description = "recompute activations in the backward pass (less memory, same gradients)")
         boolean gradientCheckpointing,
+        @Hyperparameter(defaultValue = "false", description = "also train on the mirrored images")
         boolean horizontalFlip,
+        @Hyperparameter(defaultValue = "50", min = 0, max = 100_000, shapesLora = false,
+                description = "checkpoint every N steps (0: only on cancel)")
         int checkpointEvery,
+        @Hyperparameter(defaultValue = "0", min = 0, max = 1000,
+                description = "class images generated for prior preservation (needs a class prompt)")
         int numClassImages,
+        @Hyperparameter(defaultValue = "1.0", min = 0, max = 100, description = "prior-preservation loss weight")
         double priorLossWeight,
+        @Hyperparameter(defaultValue = "25", min = 1, max = 200, shapesLora = false,
+                description = "sampling steps of the samples")
         int validationSteps,
+        @Hyperparameter(defaultValue = "7.5", min = 0, max = 50, shapesLora = false,
+                description = "guidance scale of the samples")
         double guidanceScale,
+        @Hyperparameter(defaultValue = "auto", choices = {"auto", "fp32", "fp16"},
+                description = "compute precision: auto (fp16 on a GPU, fp32 on the CPU), fp32 or fp16")
         String precision,
+        @Hyperparameter(defaultValue = "auto", choices = {"auto", "fp32", "fp16"},
+                description = "frozen weights held as auto (the precision's), fp32 or fp16 (half the memory on the "
+                        + "CPU; computed in the precision)")
         String weightsDtype) {
+
+    /** The options above, read once: defaults, bounds, JSON names, CLI flags. */
+    public static final HyperparameterSet<TrainingConfig> HYPERPARAMETERS = HyperparameterSet.of(TrainingConfig.class);
 
     public static final int MAX_IMAGES = 50;
     public static final int MAX_VALIDATION_PROMPTS = 16;
@@ -75,14 +126,11 @@ public record TrainingConfig(
         // Not List.copyOf: a null element (JSON [null]) must reach problems(), which names it, not throw here.
         validationPrompts = validationPrompts == null ? List.of()
                 : Collections.unmodifiableList(new ArrayList<>(validationPrompts));
-        schedule = schedule == null ? Schedule.DTAP : schedule;
-        precision = precision == null ? "auto" : precision;
-        weightsDtype = weightsDtype == null ? "auto" : weightsDtype;
     }
 
     /** The defaults, for an instance prompt. */
     public static Builder builder(String instancePrompt) {
-        return new Builder().instancePrompt(instancePrompt);
+        return new Builder(HYPERPARAMETERS.defaults()).instancePrompt(instancePrompt);
     }
 
     public float loraAlphaOrRank() {
@@ -100,40 +148,16 @@ public record TrainingConfig(
         }
         text(p, "instance_prompt", instancePrompt);
         text(p, "class_prompt", classPrompt);
-        HyperparameterRange.STEPS.check(p, steps);
-        if (resolution != null && (!HyperparameterRange.RESOLUTION.contains(resolution) || resolution % 8 != 0)) {
-            p.add("resolution: must be a multiple of 8 " + HyperparameterRange.RESOLUTION.describe() + ", got "
-                    + resolution);
-        }
-        HyperparameterRange.RESIZE_RATIO.check(p, resizeRatio);
-        HyperparameterRange.RANK.check(p, rank);
-        if (loraAlpha != null) {
-            HyperparameterRange.LORA_ALPHA.check(p, loraAlpha);
-        }
-        HyperparameterRange.LEARNING_RATE.check(p, learningRate);
-        HyperparameterRange.ADAM_BETA1.check(p, adamBeta1);
-        HyperparameterRange.ADAM_BETA2.check(p, adamBeta2);
-        HyperparameterRange.ADAM_EPSILON.check(p, adamEpsilon);
-        HyperparameterRange.WEIGHT_DECAY.check(p, weightDecay);
-        HyperparameterRange.MAX_GRAD_NORM.check(p, maxGradNorm);
-        HyperparameterRange.ZO_PERTURBATIONS.check(p, zoPerturbations);
-        HyperparameterRange.ZO_EPSILON.check(p, zoEpsilon);
-        HyperparameterRange.ZO_LEARNING_RATE.check(p, zoLearningRate);
-        HyperparameterRange.K.check(p, k);
+        HYPERPARAMETERS.check(this, p);
         if (k == 0) {
             p.add("k: must not be 0 (a flat sigmoid picks ZO and BP at random)");
         }
-        HyperparameterRange.T_MAX.check(p, tMax);
-        HyperparameterRange.T_MID.check(p, tMid);
         if (tMid > tMax) {
             p.add("t_mid: must not exceed t_max (" + tMax + "), got " + tMid);
         }
-        HyperparameterRange.CHECKPOINT_EVERY.check(p, checkpointEvery);
-        HyperparameterRange.NUM_CLASS_IMAGES.check(p, numClassImages);
         if (numClassImages > 0 && (classPrompt == null || classPrompt.isBlank())) {
             p.add("class_prompt: required when num_class_images > 0");
         }
-        HyperparameterRange.PRIOR_LOSS_WEIGHT.check(p, priorLossWeight);
         if (validationPrompts.size() > MAX_VALIDATION_PROMPTS) {
             p.add("validation_prompts: at most " + MAX_VALIDATION_PROMPTS + ", got " + validationPrompts.size());
         }
@@ -146,14 +170,6 @@ public record TrainingConfig(
             } else {
                 text(p, "validation_prompts[" + i + "]", prompt);
             }
-        }
-        HyperparameterRange.VALIDATION_STEPS.check(p, validationSteps);
-        HyperparameterRange.GUIDANCE_SCALE.check(p, guidanceScale);
-        if (!List.of("auto", "fp32", "fp16").contains(precision)) {
-            p.add("precision: must be auto, fp32 or fp16, got " + precision);
-        }
-        if (!WeightsDtype.isValid(weightsDtype)) {
-            p.add("weights_dtype: must be auto, fp32 or fp16, got " + weightsDtype);
         }
         return p;
     }
@@ -197,113 +213,61 @@ public record TrainingConfig(
     }
 
     public Builder toBuilder() {
-        Builder b = new Builder();
-        b.instancePrompt = instancePrompt;
-        b.classPrompt = classPrompt;
-        b.validationPrompts = validationPrompts;
-        b.schedule = schedule;
-        b.steps = steps;
-        b.seed = seed;
-        b.resolution = resolution;
-        b.resizeRatio = resizeRatio;
-        b.rank = rank;
-        b.loraAlpha = loraAlpha;
-        b.learningRate = learningRate;
-        b.adamBeta1 = adamBeta1;
-        b.adamBeta2 = adamBeta2;
-        b.adamEpsilon = adamEpsilon;
-        b.weightDecay = weightDecay;
-        b.maxGradNorm = maxGradNorm;
-        b.zoPerturbations = zoPerturbations;
-        b.zoEpsilon = zoEpsilon;
-        b.zoLearningRate = zoLearningRate;
-        b.k = k;
-        b.tMid = tMid;
-        b.tMax = tMax;
-        b.gradientCheckpointing = gradientCheckpointing;
-        b.horizontalFlip = horizontalFlip;
-        b.checkpointEvery = checkpointEvery;
-        b.numClassImages = numClassImages;
-        b.priorLossWeight = priorLossWeight;
-        b.validationSteps = validationSteps;
-        b.guidanceScale = guidanceScale;
-        b.precision = precision;
-        b.weightsDtype = weightsDtype;
-        return b;
+        return new Builder(HYPERPARAMETERS.values(this));
     }
 
-    /** Builder whose initial values are the documented defaults. */
+    /**
+     * Builder whose initial values are the defaults. {@link #set} takes any option by its JSON name; the typed
+     * setters are Java's shorthand for it (a test holds each to the component of its name), so an option that
+     * Java code does not set needs none.
+     */
     public static final class Builder {
-        private String instancePrompt;
-        private String classPrompt;
-        private List<String> validationPrompts = List.of();
-        private Schedule schedule = Schedule.DTAP;
-        private int steps = 1000;
-        private Long seed;
-        private Integer resolution;
-        private double resizeRatio = 0.5;
-        private int rank = 4;
-        private Double loraAlpha;
-        private double learningRate = 1e-4;
-        private double adamBeta1 = 0.9;
-        private double adamBeta2 = 0.999;
-        private double adamEpsilon = 1e-8;
-        private double weightDecay = 1e-2;
-        private double maxGradNorm = 1.0;
-        private int zoPerturbations = 4;
-        private double zoEpsilon = 1e-3;
-        private double zoLearningRate = 1e-4;
-        private double k = 0.05;
-        private double tMid = 750;
-        private double tMax = 1000;
-        private boolean gradientCheckpointing;
-        private boolean horizontalFlip;
-        private int checkpointEvery = 50;
-        private int numClassImages;
-        private double priorLossWeight = 1.0;
-        private int validationSteps = 25;
-        private double guidanceScale = 7.5;
-        private String precision = "auto";
-        private String weightsDtype = "auto";
+        private final Map<String, Object> values;
 
-        public Builder instancePrompt(String v) { instancePrompt = v; return this; }
-        public Builder classPrompt(String v) { classPrompt = v; return this; }
-        public Builder validationPrompts(List<String> v) { validationPrompts = Objects.requireNonNullElse(v, List.of()); return this; }
-        public Builder schedule(Schedule v) { schedule = v; return this; }
-        public Builder steps(int v) { steps = v; return this; }
-        public Builder seed(Long v) { seed = v; return this; }
-        public Builder resolution(Integer v) { resolution = v; return this; }
-        public Builder resizeRatio(double v) { resizeRatio = v; return this; }
-        public Builder rank(int v) { rank = v; return this; }
-        public Builder loraAlpha(Double v) { loraAlpha = v; return this; }
-        public Builder learningRate(double v) { learningRate = v; return this; }
-        public Builder adamBeta1(double v) { adamBeta1 = v; return this; }
-        public Builder adamBeta2(double v) { adamBeta2 = v; return this; }
-        public Builder adamEpsilon(double v) { adamEpsilon = v; return this; }
-        public Builder weightDecay(double v) { weightDecay = v; return this; }
-        public Builder maxGradNorm(double v) { maxGradNorm = v; return this; }
-        public Builder zoPerturbations(int v) { zoPerturbations = v; return this; }
-        public Builder zoEpsilon(double v) { zoEpsilon = v; return this; }
-        public Builder zoLearningRate(double v) { zoLearningRate = v; return this; }
-        public Builder k(double v) { k = v; return this; }
-        public Builder tMid(double v) { tMid = v; return this; }
-        public Builder tMax(double v) { tMax = v; return this; }
-        public Builder gradientCheckpointing(boolean v) { gradientCheckpointing = v; return this; }
-        public Builder horizontalFlip(boolean v) { horizontalFlip = v; return this; }
-        public Builder checkpointEvery(int v) { checkpointEvery = v; return this; }
-        public Builder numClassImages(int v) { numClassImages = v; return this; }
-        public Builder priorLossWeight(double v) { priorLossWeight = v; return this; }
-        public Builder validationSteps(int v) { validationSteps = v; return this; }
-        public Builder guidanceScale(double v) { guidanceScale = v; return this; }
-        public Builder precision(String v) { precision = v; return this; }
-        public Builder weightsDtype(String v) { weightsDtype = v; return this; }
+        private Builder(Map<String, Object> values) {
+            this.values = values;
+        }
+
+        /** Sets the option {@code name} (its JSON name) to {@code value}, a Java value; null means its default. */
+        public Builder set(String name, Object value) {
+            values.put(HYPERPARAMETERS.get(name).name(), value);
+            return this;
+        }
+
+        public Builder instancePrompt(String v) { return set("instance_prompt", v); }
+        public Builder classPrompt(String v) { return set("class_prompt", v); }
+        public Builder validationPrompts(List<String> v) { return set("validation_prompts", v); }
+        public Builder schedule(Schedule v) { return set("schedule", v); }
+        public Builder steps(int v) { return set("steps", v); }
+        public Builder seed(Long v) { return set("seed", v); }
+        public Builder resolution(Integer v) { return set("resolution", v); }
+        public Builder resizeRatio(double v) { return set("resize_ratio", v); }
+        public Builder rank(int v) { return set("rank", v); }
+        public Builder loraAlpha(Double v) { return set("lora_alpha", v); }
+        public Builder learningRate(double v) { return set("learning_rate", v); }
+        public Builder adamBeta1(double v) { return set("adam_beta1", v); }
+        public Builder adamBeta2(double v) { return set("adam_beta2", v); }
+        public Builder adamEpsilon(double v) { return set("adam_epsilon", v); }
+        public Builder weightDecay(double v) { return set("weight_decay", v); }
+        public Builder maxGradNorm(double v) { return set("max_grad_norm", v); }
+        public Builder zoPerturbations(int v) { return set("zo_perturbations", v); }
+        public Builder zoEpsilon(double v) { return set("zo_epsilon", v); }
+        public Builder zoLearningRate(double v) { return set("zo_learning_rate", v); }
+        public Builder k(double v) { return set("k", v); }
+        public Builder tMid(double v) { return set("t_mid", v); }
+        public Builder tMax(double v) { return set("t_max", v); }
+        public Builder gradientCheckpointing(boolean v) { return set("gradient_checkpointing", v); }
+        public Builder horizontalFlip(boolean v) { return set("horizontal_flip", v); }
+        public Builder checkpointEvery(int v) { return set("checkpoint_every", v); }
+        public Builder numClassImages(int v) { return set("num_class_images", v); }
+        public Builder priorLossWeight(double v) { return set("prior_loss_weight", v); }
+        public Builder validationSteps(int v) { return set("validation_steps", v); }
+        public Builder guidanceScale(double v) { return set("guidance_scale", v); }
+        public Builder precision(String v) { return set("precision", v); }
+        public Builder weightsDtype(String v) { return set("weights_dtype", v); }
 
         public TrainingConfig build() {
-            return new TrainingConfig(instancePrompt, classPrompt, validationPrompts, schedule, steps, seed, resolution,
-                    resizeRatio, rank, loraAlpha, learningRate, adamBeta1, adamBeta2, adamEpsilon, weightDecay,
-                    maxGradNorm, zoPerturbations, zoEpsilon, zoLearningRate, k, tMid, tMax, gradientCheckpointing,
-                    horizontalFlip, checkpointEvery, numClassImages, priorLossWeight, validationSteps, guidanceScale,
-                    precision, weightsDtype);
+            return HYPERPARAMETERS.create(values);
         }
     }
 }

@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDScope;
 import dev.selectune.diffusion.nn.Autograd;
 import dev.selectune.diffusion.nn.Scalars;
 import dev.selectune.diffusion.schedulers.DDPMScheduler;
+import dev.selectune.training.checkpoint.JobFingerprint;
 import dev.selectune.training.checkpoint.TrainingCheckpoint;
 import dev.selectune.training.data.TrainingData;
 import dev.selectune.training.memory.FreeMemory;
@@ -23,6 +24,7 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.SortedMap;
 import java.util.SplittableRandom;
 
 /**
@@ -253,14 +255,17 @@ public final class TrainingLoop {
             second.put(name, adam.secondMoments().get(i).toFloatArray());
             shapes.put(name, masters.get(i).getShape().getShape());
         }
-        return new TrainingCheckpoint(step, seed, fingerprint(), adam.stepCount(), lora, first, second, shapes,
+        return new TrainingCheckpoint(step, seed, fingerprint().encode(), adam.stepCount(), lora, first, second, shapes,
                 List.copyOf(history));
     }
 
     /** Puts the state of {@code c} into the parameters and the optimizer; returns the step it was taken after. */
     private int restore(TrainingCheckpoint c, List<StepReport> history) {
-        if (!fingerprint().equals(c.jobFingerprint()) || c.seed() != seed) {
-            throw new IllegalArgumentException("checkpoint: taken for a different job (other config, seed or model)");
+        List<String> differences = JobFingerprint.decode(c.jobFingerprint()).differences(fingerprint(), defaults());
+        if (!differences.isEmpty() || c.seed() != seed) {
+            throw new IllegalArgumentException("checkpoint: taken for a different job ("
+                    + (differences.isEmpty() ? "seed " + c.seed() + ", now " + seed : String.join("; ", differences))
+                    + ")");
         }
         List<NDArray> masters = params.masters();
         List<float[]> first = new ArrayList<>();
@@ -283,11 +288,25 @@ public final class TrainingLoop {
         return c.step();
     }
 
-    /** Identifies the job a checkpoint belongs to: everything that changes the trained LoRA. */
-    private String fingerprint() {
-        TrainingConfig relevant = config.toBuilder().checkpointEvery(0).validationPrompts(List.of())
-                .validationSteps(1).guidanceScale(0).seed(seed).build();
-        String text = relevant + "|" + params.names() + "|" + params.count() + "|" + data.images().size();
+    /**
+     * Identifies the job a checkpoint belongs to: the options that shape the LoRA (see
+     * {@link Hyperparameter#shapesLora}) with the seed this run uses, the LoRA's parameter layout and the number of
+     * images.
+     */
+    private JobFingerprint fingerprint() {
+        SortedMap<String, String> values = TrainingConfig.HYPERPARAMETERS.canonical(config.toBuilder().seed(seed).build());
+        values.put("lora_parameters", params.count() + " " + sha256(String.join(",", params.names())));
+        values.put("images", Integer.toString(data.images().size()));
+        return new JobFingerprint(values);
+    }
+
+    private static Map<String, String> defaults() {
+        Map<String, String> out = new LinkedHashMap<>();
+        TrainingConfig.HYPERPARAMETERS.all().forEach(d -> out.put(d.name(), d.canonicalDefault()));
+        return out;
+    }
+
+    private static String sha256(String text) {
         try {
             byte[] digest = MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
             return HexFormat.of().formatHex(digest, 0, 12);

@@ -1,77 +1,54 @@
 package dev.selectune.training;
 
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
- * The hyperparameters a caller gave explicitly, null where it left the {@link TrainingConfig} default. Both ways in
- * (the {@code train} command's options and the service's {@code POST /v1/jobs} body) collect their values into one
- * of these, so the mapping onto {@link TrainingConfig.Builder} is written once. Parsing the schedule's name stays
- * with each caller: the CLI and the API report a bad name differently.
+ * The hyperparameters a caller gave explicitly, by JSON name, as wire values (see {@link HyperparameterSet});
+ * absent ones keep the {@link TrainingConfig} default. Both ways in (the {@code train} command's options and the
+ * service's {@code POST /v1/jobs} body) collect their values into one of these, so the mapping onto the builder
+ * is written once, and for every option at once.
  */
-public record TrainingOverrides(
-        String classPrompt,
-        List<String> validationPrompts,
-        Schedule schedule,
-        Integer steps,
-        Long seed,
-        Integer resolution,
-        Double resizeRatio,
-        Integer rank,
-        Double loraAlpha,
-        Double learningRate,
-        Double adamBeta1,
-        Double adamBeta2,
-        Double adamEpsilon,
-        Double weightDecay,
-        Double maxGradNorm,
-        Integer zoPerturbations,
-        Double zoEpsilon,
-        Double zoLearningRate,
-        Double k,
-        Double tMid,
-        Double tMax,
-        Boolean gradientCheckpointing,
-        Boolean horizontalFlip,
-        Integer checkpointEvery,
-        Integer numClassImages,
-        Double priorLossWeight,
-        Integer validationSteps,
-        Double guidanceScale,
-        String precision,
-        String weightsDtype) {
+public record TrainingOverrides(Map<String, Object> values) {
 
-    /** Sets every non-null value on {@code b}; the others keep whatever {@code b} holds. */
-    public TrainingConfig.Builder applyTo(TrainingConfig.Builder b) {
-        if (classPrompt != null) b.classPrompt(classPrompt);
-        if (validationPrompts != null) b.validationPrompts(validationPrompts);
-        if (schedule != null) b.schedule(schedule);
-        if (steps != null) b.steps(steps);
-        if (seed != null) b.seed(seed);
-        if (resolution != null) b.resolution(resolution);
-        if (resizeRatio != null) b.resizeRatio(resizeRatio);
-        if (rank != null) b.rank(rank);
-        if (loraAlpha != null) b.loraAlpha(loraAlpha);
-        if (learningRate != null) b.learningRate(learningRate);
-        if (adamBeta1 != null) b.adamBeta1(adamBeta1);
-        if (adamBeta2 != null) b.adamBeta2(adamBeta2);
-        if (adamEpsilon != null) b.adamEpsilon(adamEpsilon);
-        if (weightDecay != null) b.weightDecay(weightDecay);
-        if (maxGradNorm != null) b.maxGradNorm(maxGradNorm);
-        if (zoPerturbations != null) b.zoPerturbations(zoPerturbations);
-        if (zoEpsilon != null) b.zoEpsilon(zoEpsilon);
-        if (zoLearningRate != null) b.zoLearningRate(zoLearningRate);
-        if (k != null) b.k(k);
-        if (tMid != null) b.tMid(tMid);
-        if (tMax != null) b.tMax(tMax);
-        if (gradientCheckpointing != null) b.gradientCheckpointing(gradientCheckpointing);
-        if (horizontalFlip != null) b.horizontalFlip(horizontalFlip);
-        if (checkpointEvery != null) b.checkpointEvery(checkpointEvery);
-        if (numClassImages != null) b.numClassImages(numClassImages);
-        if (priorLossWeight != null) b.priorLossWeight(priorLossWeight);
-        if (validationSteps != null) b.validationSteps(validationSteps);
-        if (guidanceScale != null) b.guidanceScale(guidanceScale);
-        if (precision != null) b.precision(precision);
-        if (weightsDtype != null) b.weightsDtype(weightsDtype);
+    public TrainingOverrides {
+        Map<String, Object> copy = new LinkedHashMap<>();
+        values.forEach((name, value) -> {
+            if (value != null) {
+                copy.put(TrainingConfig.HYPERPARAMETERS.get(name).name(), value);
+            }
+        });
+        values = Collections.unmodifiableMap(copy);
+    }
+
+    /** Every option of {@code config}, as a job stores it (nulls, which mean "the default", left out). */
+    public static TrainingOverrides of(TrainingConfig config) {
+        Map<String, Object> wire = new LinkedHashMap<>();
+        for (HyperparameterSet.Definition d : TrainingConfig.HYPERPARAMETERS.all()) {
+            wire.put(d.name(), d.toWire(d.get(config)));
+        }
+        return new TrainingOverrides(wire);
+    }
+
+    /**
+     * Sets every value on {@code b}; the others keep whatever {@code b} holds. A value the option cannot take (an
+     * unknown schedule name) adds "name: what is wrong" to {@code problems} and leaves the option as it was.
+     */
+    public TrainingConfig.Builder applyTo(TrainingConfig.Builder b, List<String> problems) {
+        values.forEach((name, wire) -> {
+            try {
+                b.set(name, TrainingConfig.HYPERPARAMETERS.get(name).fromWire(wire));
+            } catch (IllegalArgumentException e) {
+                problems.add(name + ": " + e.getMessage());
+            }
+        });
         return b;
+    }
+
+    /** The config these values make (defaults for the others), with the values that could not be set reported. */
+    public TrainingConfig toConfig(List<String> problems) {
+        return applyTo(TrainingConfig.builder(null), problems).build();
     }
 }

@@ -2,6 +2,7 @@ package dev.selectune.api;
 
 import com.jayway.jsonpath.JsonPath;
 import dev.selectune.training.HyperparameterRange;
+import dev.selectune.training.TrainingConfig;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.http.MediaType;
@@ -65,7 +66,7 @@ class FuzzRequestsTest extends ServiceTestBase {
         FIELDS.put("validation_prompts", Kind.STRING_ARRAY);
         FIELDS.put("metadata", Kind.STRING_MAP);
         FIELDS.put("seed", Kind.INTEGER);
-        for (HyperparameterRange r : HyperparameterRange.ALL) {
+        for (HyperparameterRange r : TrainingConfig.HYPERPARAMETERS.ranges()) {
             FIELDS.put(r.name(), r.integer() ? Kind.INTEGER : Kind.NUMBER);
         }
         FIELDS.put("gradient_checkpointing", Kind.BOOLEAN);
@@ -147,7 +148,7 @@ class FuzzRequestsTest extends ServiceTestBase {
                 }
             }
         }
-        for (HyperparameterRange r : HyperparameterRange.ALL) {
+        for (HyperparameterRange r : TrainingConfig.HYPERPARAMETERS.ranges()) {
             double below = r.minExclusive() ? r.min() : r.min() - (r.integer() ? 1 : Math.max(1e-6, r.min() * 1e-3));
             double above = r.maxExclusive() ? r.max() : r.max() + (r.integer() ? 1 : 1e-3);
             for (double v : new double[] {below, above, 1e300, -1e300, 1e-300 * (r.min() > 0 ? 1 : -1)}) {
@@ -215,7 +216,7 @@ class FuzzRequestsTest extends ServiceTestBase {
                 if (field.equals("seed")) {
                     yield "1" + "9".repeat(19 + random.nextInt(10));
                 }
-                HyperparameterRange r = HyperparameterRange.ALL.stream().filter(x -> x.name().equals(field))
+                HyperparameterRange r = TrainingConfig.HYPERPARAMETERS.ranges().stream().filter(x -> x.name().equals(field))
                         .findFirst().orElseThrow();
                 double v = random.nextBoolean() ? r.max() + 1 + random.nextInt(1_000_000) : r.min() - 1
                         - random.nextInt(1_000_000);

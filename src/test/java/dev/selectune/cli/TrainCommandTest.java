@@ -86,6 +86,6 @@ class TrainCommandTest {
         assertTrue(problems.stream().anyMatch(p -> p.startsWith("zo_perturbations")), problems.toString());
         assertEquals(2, cmd.call(), "exit code 2 before anything loads");
         assertNull(cmd.checkpoint);
-        assertFalse(cmd.gradientCheckpointing);
+        assertFalse(cmd.config().gradientCheckpointing());
     }
 }

@@ -9,6 +9,7 @@ import dev.selectune.training.MemorySummary;
 import dev.selectune.training.TrainingResult;
 import dev.selectune.training.StepReport;
 import dev.selectune.training.Strategy;
+import dev.selectune.training.TrainingConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import tools.jackson.databind.json.JsonMapper;
@@ -459,9 +460,8 @@ class JobQueueTest extends ServiceTestBase {
     }
 
     private String newJob(String imageSet, int steps) {
-        JobSpec spec = new JobSpec("tiny-sd15", imageSet, "a photo of sks dog", null, null, null, steps, 1L, null, null,
-                null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null,
-                null, null, null, null, null, null, null, null);
+        JobSpec spec = JobSpec.of("tiny-sd15", imageSet,
+                TrainingConfig.builder("a photo of sks dog").steps(steps).seed(1L).build());
         return service.createJob("queue-test", spec, null, List.of()).job().getId();
     }
 }

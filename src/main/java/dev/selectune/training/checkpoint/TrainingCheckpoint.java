@@ -22,8 +22,8 @@ import java.util.Map;
  * A resumable training state as one blob: a safetensors file whose tensors are the LoRA masters
  * ({@code lora.<name>}) and AdamW's moments ({@code adam.exp_avg.<name>}, {@code adam.exp_avg_sq.<name>}), and
  * whose metadata holds the step, the seed (the job's generator is counter-based, see
- * {@link dev.selectune.training.StepRandom}, so seed and step are its whole state), AdamW's step count, a
- * fingerprint of the job it belongs to, and the per-step series so far (so the final metrics file is complete).
+ * {@link dev.selectune.training.StepRandom}, so seed and step are its whole state), AdamW's step count, the job
+ * it belongs to (a {@link JobFingerprint}, as JSON), and the per-step series so far (so the final metrics file is complete).
  * Values are stored as exact FP32 bits: a resumed job continues bit for bit.
  */
 public record TrainingCheckpoint(int step, long seed, String jobFingerprint, int adamSteps,
@@ -33,6 +33,12 @@ public record TrainingCheckpoint(int step, long seed, String jobFingerprint, int
 
     public static final String FORMAT = "selectune-checkpoint/1";
     private static final Gson GSON = new Gson();
+
+    /** This checkpoint as if written for the job {@code encodedFingerprint} ({@link JobFingerprint#encode}). */
+    public TrainingCheckpoint withJobFingerprint(String encodedFingerprint) {
+        return new TrainingCheckpoint(step, seed, encodedFingerprint, adamSteps, lora, adamFirst, adamSecond, shapes,
+                history);
+    }
 
     public byte[] encode() {
         SafeTensorsWriter writer = new SafeTensorsWriter();
