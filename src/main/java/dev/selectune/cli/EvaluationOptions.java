@@ -40,16 +40,20 @@ public final class EvaluationOptions {
     @Option(names = "--eval-class-noun", description = "the class noun, e.g. dog (for 'dreambooth')")
     String classNoun;
 
-    @Option(names = "--eval-images-per-prompt", defaultValue = "4", description = "(default: ${DEFAULT-VALUE})")
+    @Option(names = "--eval-images-per-prompt", defaultValue = "" + EvaluationSettings.DEFAULT_IMAGES_PER_PROMPT,
+            description = "(default: ${DEFAULT-VALUE})")
     int imagesPerPrompt;
 
-    @Option(names = "--eval-steps", defaultValue = "30", description = "sampling steps (default: ${DEFAULT-VALUE})")
+    @Option(names = "--eval-steps", defaultValue = "" + EvaluationSettings.DEFAULT_STEPS,
+            description = "sampling steps (default: ${DEFAULT-VALUE})")
     int steps;
 
-    @Option(names = "--eval-guidance", defaultValue = "7.5", description = "(default: ${DEFAULT-VALUE})")
+    @Option(names = "--eval-guidance", defaultValue = "" + EvaluationSettings.DEFAULT_GUIDANCE,
+            description = "(default: ${DEFAULT-VALUE})")
     float guidance;
 
-    @Option(names = "--eval-seed", defaultValue = "0", description = "seed of each prompt's first image (default: ${DEFAULT-VALUE})")
+    @Option(names = "--eval-seed", defaultValue = "" + EvaluationSettings.DEFAULT_SEED,
+            description = "seed of each prompt's first image (default: ${DEFAULT-VALUE})")
     long seed;
 
     @Option(names = "--eval-size", defaultValue = "0", description = "image side (default: the model's native resolution)")

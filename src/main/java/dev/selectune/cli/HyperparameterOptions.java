@@ -37,6 +37,7 @@ public final class HyperparameterOptions implements CommandLine.IModelTransforme
         List<String> flags = d.flags();
         OptionSpec.Builder b = OptionSpec.builder(flags.toArray(String[]::new))
                 .description(help(d))
+                .paramLabel("<" + d.name() + ">")
                 .required(d.required())
                 .setter(new CommandLine.Model.ISetter() {
                     @Override

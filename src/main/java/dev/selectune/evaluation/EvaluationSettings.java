@@ -16,6 +16,7 @@ public record EvaluationSettings(List<String> prompts, int imagesPerPrompt, int 
     public static final int DEFAULT_IMAGES_PER_PROMPT = 4;
     public static final int DEFAULT_STEPS = 30;
     public static final float DEFAULT_GUIDANCE = 7.5f;
+    public static final long DEFAULT_SEED = 0;
 
     public EvaluationSettings {
         prompts = List.copyOf(prompts);

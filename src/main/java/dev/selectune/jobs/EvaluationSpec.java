@@ -3,6 +3,7 @@ package dev.selectune.jobs;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import dev.selectune.evaluation.DreamBoothPrompts;
 import dev.selectune.evaluation.EvaluationSettings;
+import dev.selectune.training.HyperparameterRange;
 import tools.jackson.databind.PropertyNamingStrategies;
 import tools.jackson.databind.annotation.JsonNaming;
 
@@ -23,6 +24,17 @@ import java.util.List;
 public record EvaluationSpec(Object prompts, String identifier, String classNoun, Integer imagesPerPrompt,
                              Integer steps, Double guidance, Long seed, Integer size) {
     public static final String DREAMBOOTH = "dreambooth";
+    /**
+     * The API's bounds of the numeric settings (narrower than the library's: a job's evaluation shares the worker
+     * with other jobs). openapi.yaml's EvaluationRequest documents them, and the defaults of
+     * {@link EvaluationSettings}; a test holds it to both.
+     */
+    public static final HyperparameterRange IMAGES_PER_PROMPT = new HyperparameterRange("images_per_prompt", 1, false,
+            16, false, true);
+    public static final HyperparameterRange STEPS = new HyperparameterRange("steps", 1, false, 200, false, true);
+    public static final HyperparameterRange GUIDANCE = new HyperparameterRange("guidance", 0, false, 30, false, false);
+    public static final HyperparameterRange SIZE = new HyperparameterRange("size", 8, false, 2048, false, true);
+    public static final List<HyperparameterRange> RANGES = List.of(IMAGES_PER_PROMPT, STEPS, GUIDANCE, SIZE);
 
     /** What is wrong, as "evaluation.field: message". */
     public List<String> problems() {
@@ -52,13 +64,11 @@ public record EvaluationSpec(Object prompts, String identifier, String classNoun
         } else {
             out.add("evaluation.prompts: must be a list of prompts or \"dreambooth\"");
         }
-        range(out, "images_per_prompt", imagesPerPrompt, 1, 16);
-        range(out, "steps", steps, 1, 200);
-        if (guidance != null && !(guidance >= 0 && guidance <= 30)) {
-            out.add("evaluation.guidance: " + guidance + " is outside 0..30");
-        }
-        if (size != null && (size < 8 || size > 2048 || size % 8 != 0)) {
-            out.add("evaluation.size: " + size + " must be a multiple of 8 in 8..2048");
+        range(out, IMAGES_PER_PROMPT, imagesPerPrompt);
+        range(out, STEPS, steps);
+        range(out, GUIDANCE, guidance);
+        if (size != null && (!SIZE.contains(size) || size % 8 != 0)) {
+            out.add("evaluation.size: " + size + " must be a multiple of 8 in " + bounds(SIZE));
         }
         if (identifier != null && identifier.trim().contains(" ")) {
             out.add("evaluation.identifier: one word, got '" + identifier + "'");
@@ -71,7 +81,8 @@ public record EvaluationSpec(Object prompts, String identifier, String classNoun
         return new EvaluationSpec(prompts, identifier, classNoun,
                 imagesPerPrompt == null ? EvaluationSettings.DEFAULT_IMAGES_PER_PROMPT : imagesPerPrompt,
                 steps == null ? EvaluationSettings.DEFAULT_STEPS : steps,
-                guidance == null ? (double) EvaluationSettings.DEFAULT_GUIDANCE : guidance, seed == null ? 0L : seed, size);
+                guidance == null ? (double) EvaluationSettings.DEFAULT_GUIDANCE : guidance,
+                seed == null ? EvaluationSettings.DEFAULT_SEED : seed, size);
     }
 
     /** The library's settings: the prompts expanded, defaults applied. */
@@ -91,9 +102,13 @@ public record EvaluationSpec(Object prompts, String identifier, String classNoun
         return s == null || s.isBlank();
     }
 
-    private static void range(List<String> out, String field, Integer v, int min, int max) {
-        if (v != null && (v < min || v > max)) {
-            out.add("evaluation." + field + ": " + v + " is outside " + min + ".." + max);
+    private static void range(List<String> out, HyperparameterRange range, Number v) {
+        if (v != null && !range.contains(v.doubleValue())) {
+            out.add("evaluation." + range.name() + ": " + v + " is outside " + bounds(range));
         }
+    }
+
+    private static String bounds(HyperparameterRange r) {
+        return (long) r.min() + ".." + (long) r.max();
     }
 }

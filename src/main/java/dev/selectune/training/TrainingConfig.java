@@ -54,7 +54,8 @@ public record TrainingConfig(
         @Hyperparameter(min = 64, max = 2048, multipleOf = 8,
                 description = "high resolution in pixels; absent: the base model's native size")
         Integer resolution,
-        @Hyperparameter(defaultValue = "0.5", min = 0.01, max = 1, description = "low resolution / high resolution")
+        @Hyperparameter(defaultValue = "0.5", min = 0.01, max = 1, flags = {"--resize-ratio", "-r"},
+                description = "low resolution / high resolution")
         double resizeRatio,
         @Hyperparameter(defaultValue = "4", min = 1, max = 256, description = "LoRA rank")
         int rank,

@@ -1,12 +1,9 @@
 package dev.selectune.training;
 
+import dev.selectune.OpenApiDocument;
 import org.junit.jupiter.api.Test;
-import org.yaml.snakeyaml.Yaml;
 
 import java.io.IOException;
-import java.io.Reader;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -71,15 +68,8 @@ class TrainingConfigBoundsTest {
     }
 
     @Test
-    @SuppressWarnings("unchecked")
     void openApiDocumentsTheSameBounds() throws IOException {
-        Map<String, Object> doc;
-        try (Reader r = Files.newBufferedReader(Path.of("openapi.yaml"))) {
-            doc = new Yaml().load(r);
-        }
-        Map<String, Object> spec = (Map<String, Object>) ((Map<String, Object>) ((Map<String, Object>)
-                doc.get("components")).get("schemas")).get("JobSpec");
-        Map<String, Map<String, Object>> properties = (Map<String, Map<String, Object>>) spec.get("properties");
+        Map<String, Map<String, Object>> properties = OpenApiDocument.properties(OpenApiDocument.load(), "JobSpec");
         for (HyperparameterRange r : TrainingConfig.HYPERPARAMETERS.ranges()) {
             Map<String, Object> p = properties.get(r.name());
             assertThat(p).as(r.name()).isNotNull();

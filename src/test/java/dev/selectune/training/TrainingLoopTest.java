@@ -4,6 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.selectune.diffusion.nn.Autograd;
 import dev.selectune.diffusion.schedulers.DDPMScheduler;
+import dev.selectune.training.checkpoint.JobFingerprint;
+import dev.selectune.training.checkpoint.TrainingCheckpoint;
 import dev.selectune.training.data.TrainingData;
 import dev.selectune.training.memory.MemoryProbe;
 import org.junit.jupiter.api.AfterEach;
@@ -15,13 +17,17 @@ import org.junit.jupiter.params.provider.EnumSource;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.SortedMap;
 import java.util.SplittableRandom;
+import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -153,7 +159,71 @@ class TrainingLoopTest {
         AtomicInteger done = new AtomicInteger();
         runCounting(config().build(), store, done, 2);
         TrainingConfig other = config().learningRate(5e-3).build();
-        assertThrows(IllegalArgumentException.class, () -> run(other, 5, CancellationToken.NEVER, store));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> run(other, 5, CancellationToken.NEVER, store));
+        assertTrue(e.getMessage().contains("learning_rate: 0.01 in the checkpoint, 0.005 now"), e.getMessage());
+    }
+
+    /** Rewrites the stored checkpoint as a version that did not have {@code option} yet would have written it. */
+    private static void writtenBefore(MemoryCheckpoints store, String option) {
+        TrainingCheckpoint c = TrainingCheckpoint.decode(store.blob);
+        SortedMap<String, String> older = new TreeMap<>(JobFingerprint.decode(c.jobFingerprint()).values());
+        assertNotNull(older.remove(option), option + " is in the stored job");
+        store.blob = c.withJobFingerprint(new JobFingerprint(older).encode()).encode();
+    }
+
+    @Test
+    void aCheckpointWrittenBeforeAnOptionExistedResumesWhileTheOptionHasItsDefault() {
+        TrainingConfig cfg = config().schedule(Schedule.RANDOM).build();
+        assertEquals(1.0, cfg.priorLossWeight(), "the option is at its default");
+        assertResumesToTheUninterruptedLora(cfg, store -> writtenBefore(store, "prior_loss_weight"), cfg);
+    }
+
+    /**
+     * Runs {@code cfg} whole, and again cancelled after step 6; lets {@code alter} change the stored checkpoint and
+     * resumes it as {@code resumedAs}: the remaining steps run and the LoRA is the uninterrupted run's.
+     */
+    private void assertResumesToTheUninterruptedLora(TrainingConfig cfg, Consumer<MemoryCheckpoints> alter,
+                                                    TrainingConfig resumedAs) {
+        Run whole = run(cfg, 5, CancellationToken.NEVER, new MemoryCheckpoints());
+        MemoryCheckpoints store = new MemoryCheckpoints();
+        runCounting(cfg, store, new AtomicInteger(), 6);
+        alter.accept(store);
+        Run resumed = run(resumedAs, 5, CancellationToken.NEVER, store);
+        assertEquals(6, resumed.seen().size(), "resumed after step 6");
+        for (int i = 0; i < whole.lora().size(); i++) {
+            assertArrayEquals(whole.lora().get(i), resumed.lora().get(i), 0f, "tensor " + i);
+        }
+    }
+
+    @Test
+    void aCheckpointWrittenBeforeAnOptionExistedIsRefusedWhenTheOptionIsSetOtherwise() {
+        TrainingConfig cfg = config().build();
+        assertTrue(cfg.horizontalFlip(), "the option is not at its default (false)");
+        MemoryCheckpoints store = new MemoryCheckpoints();
+        runCounting(cfg, store, new AtomicInteger(), 2);
+        writtenBefore(store, "horizontal_flip");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> run(cfg, 5, CancellationToken.NEVER, store));
+        assertTrue(e.getMessage().contains("horizontal_flip: absent in the checkpoint, true now"), e.getMessage());
+    }
+
+    @Test
+    void optionsThatDoNotShapeTheLoraMayChangeAcrossAResume() {
+        TrainingConfig cfg = config().schedule(Schedule.RANDOM).build();
+        TrainingConfig later = cfg.toBuilder().checkpointEvery(5).validationSteps(3).guidanceScale(2)
+                .validationPrompts(List.of("a sks dog on a beach")).gradientCheckpointing(true).build();
+        assertResumesToTheUninterruptedLora(cfg, store -> { }, later);
+    }
+
+    @Test
+    void aCheckpointOfTheFirstFingerprintFormatIsRefusedWithItsReason() {
+        MemoryCheckpoints store = new MemoryCheckpoints();
+        runCounting(config().build(), store, new AtomicInteger(), 2);
+        store.blob = TrainingCheckpoint.decode(store.blob).withJobFingerprint("0123456789abcdef01234567").encode();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> run(config().build(), 5, CancellationToken.NEVER, store));
+        assertTrue(e.getMessage().contains("format 1"), e.getMessage());
     }
 
     @Test
