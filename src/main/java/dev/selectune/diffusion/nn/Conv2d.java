@@ -15,6 +15,12 @@ import ai.djl.ndarray.types.Shape;
  * runs with zero output channels added up to the block and sliced off again: the output is the same and the gradient
  * takes oneDNN's well-trodden path. Without gradients nothing changes.
  *
+ * <p>The same libtorch computes the forward of a convolution with a kernel larger than 1x1 wrongly (errors of the
+ * size of the output itself) when the input channels are more than one 16-channel block and not a multiple of it
+ * (20, 24, 40, 56, 72 are wrong; up to 16 and every multiple of 16 are right). Real SD models never have such a
+ * width, but a tiny UNet's skip concatenation does (16 + 8 = 24), so on the CPU such a convolution runs with zero
+ * input channels added up to the block, and zero kernel rows to match: the same sum, on the path that works.
+ *
  * <p>A kernel held in another dtype than the input's (fp16 on the CPU) is cast for the op ({@link Precision#withType}).
  */
 public final class Conv2d {
@@ -45,6 +51,24 @@ public final class Conv2d {
     }
 
     private NDArray convolve(NDArray x, NDArray w) {
+        long in = w.getShape().get(1);
+        if (in > CHANNEL_BLOCK && in % CHANNEL_BLOCK != 0 && w.getShape().get(2) > 1
+                && Device.Type.CPU.equals(x.getDevice().getDeviceType())) {
+            return Scopes.run(() -> {
+                long extra = CHANNEL_BLOCK - in % CHANNEL_BLOCK;
+                Shape xs = x.getShape();
+                Shape ws = w.getShape();
+                NDArray paddedInput = x.concat(
+                        x.getManager().zeros(new Shape(xs.get(0), extra, xs.get(2), xs.get(3)), x.getDataType()), 1);
+                NDArray paddedWeight = w.concat(
+                        w.getManager().zeros(new Shape(ws.get(0), extra, ws.get(2), ws.get(3)), w.getDataType()), 1);
+                return convolveBlockedInput(paddedInput, paddedWeight);
+            });
+        }
+        return convolveBlockedInput(x, w);
+    }
+
+    private NDArray convolveBlockedInput(NDArray x, NDArray w) {
         long out = w.getShape().get(0);
         if (out % CHANNEL_BLOCK == 0 || !Autograd.isEnabled() || !Device.Type.CPU.equals(x.getDevice().getDeviceType())) {
             return ai.djl.nn.convolutional.Conv2d.conv2d(x, w, bias, stride, padding, ONE, 1).singletonOrThrow();

@@ -276,9 +276,12 @@ public final class UNet2DConditionModel {
                 }
                 NDArray timeIds = added.timeIds();
                 NDArray timeEmbeds = addTimeProj.forward(timeIds.flatten()).reshape(timeIds.getShape().get(0), -1);
+                emit(tap, "add_time_proj", timeEmbeds);
                 NDArray addEmbeds = NDArrays.concat(new NDList(added.textEmbeds().toType(dtype, false),
                         timeEmbeds.toType(dtype, false)), -1);
-                emb = emb.add(addEmbedding.forward(addEmbeds));
+                NDArray textTime = addEmbedding.forward(addEmbeds);
+                emit(tap, "add_embedding", textTime);
+                emb = emb.add(textTime);
             }
             return emb;
         });
