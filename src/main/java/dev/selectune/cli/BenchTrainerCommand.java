@@ -74,18 +74,23 @@ public final class BenchTrainerCommand implements Callable<Integer> {
             description = "phases to run, always in the default order (all of them at 512 px take about an hour on "
                     + "two cores)")
     List<String> phaseNames;
+    @Option(names = "--forward-runs", defaultValue = "3",
+            description = "no-grad forwards timed for the reference, after one warm-up (default: ${DEFAULT-VALUE})")
+    int forwardRuns;
     @Option(names = "--seed", defaultValue = "0")
     long seed;
     @Option(names = "--json", description = "write the results here as JSON")
     Path json;
 
     private static final int VAE_SCALE = 8;
-    private static final int FORWARD_RUNS = 3;
     private static final String SD_SCHEDULER = "{\"num_train_timesteps\": 1000, \"beta_start\": 0.00085,"
             + " \"beta_end\": 0.012, \"beta_schedule\": \"scaled_linear\", \"prediction_type\": \"epsilon\"}";
 
     @Override
     public Integer call() throws IOException {
+        if (forwardRuns < 1) {
+            throw new IllegalArgumentException("--forward-runs must be at least 1, got " + forwardRuns);
+        }
         for (String name : phaseNames) {
             if (!List.of("zo_high", "dtap", "bp_low", "bp_high").contains(name)) {
                 throw new IllegalArgumentException("--phases: unknown phase " + name
@@ -122,9 +127,9 @@ public final class BenchTrainerCommand implements Callable<Integer> {
                 unet.forward(x, t, cond.hiddenStates(), null).close(); // warm-up: libtorch's first-call costs
                 // The median of a few forwards: one forward on a shared machine can be off by 10% either way,
                 // and the ZO step is judged in forwards.
-                double[] seconds = new double[FORWARD_RUNS];
+                double[] seconds = new double[forwardRuns];
                 forwardPeak = 0;
-                for (int i = 0; i < FORWARD_RUNS; i++) {
+                for (int i = 0; i < forwardRuns; i++) {
                     probe.reset();
                     long started = System.nanoTime();
                     unet.forward(x, t, cond.hiddenStates(), null).close();
@@ -132,7 +137,7 @@ public final class BenchTrainerCommand implements Callable<Integer> {
                     forwardPeak = Math.max(forwardPeak, probe.read().peakBytes());
                 }
                 Arrays.sort(seconds);
-                forwardSeconds = seconds[FORWARD_RUNS / 2];
+                forwardSeconds = seconds[forwardRuns / 2];
             }
             out.addProperty("preset", preset);
             out.addProperty("resolution", resolution);
