@@ -143,6 +143,9 @@ public final class BenchTrainerCommand implements Callable<Integer> {
             out.addProperty("resolution", resolution);
             out.addProperty("weights_dtype", weightsDtype);
             out.addProperty("gradient_checkpointing", gradientCheckpointing);
+            // Weights held in another dtype are checkpointed whatever the option says (see lossAndBackward).
+            out.addProperty("bp_steps_checkpointed", unet.checkpointsBackward(gradientCheckpointing));
+            checkpointedAnyway = !gradientCheckpointing && unet.checkpointsBackward(false);
             out.addProperty("zo_perturbations", perturbations);
             out.addProperty("weights_bytes", weights);
             out.addProperty("forward_seconds", forwardSeconds);
@@ -222,10 +225,13 @@ public final class BenchTrainerCommand implements Callable<Integer> {
         return row;
     }
 
+    private boolean checkpointedAnyway;
+
     private void printTable(long weights, long forwardPeak, double forwardSeconds, Map<String, JsonObject> rows) {
         System.out.println();
-        System.out.printf(Locale.ROOT, "%s UNet, %d px, fp32 CPU, weights held as %s, gradient checkpointing %s, "
-                + "ZO N=%d%n", preset, resolution, weightsDtype, gradientCheckpointing ? "on" : "off", perturbations);
+        System.out.printf(Locale.ROOT, "%s UNet, %d px, fp32 CPU, weights held as %s, gradient checkpointing %s%s, "
+                + "ZO N=%d%n", preset, resolution, weightsDtype, gradientCheckpointing ? "on" : "off",
+                checkpointedAnyway ? " (BP steps checkpointed anyway: fp16-held weights)" : "", perturbations);
         System.out.printf(Locale.ROOT, "%-16s %12s %14s %10s %8s%n", "phase", "peak", "above weights",
                 "s/step", "steps");
         System.out.printf(Locale.ROOT, "%-16s %12s %14s %10.2f %8s%n", "no-grad forward", gib(forwardPeak),
