@@ -65,7 +65,8 @@ public final class BenchTrainerCommand implements Callable<Integer> {
     int dtapSteps;
     @Option(names = "--zo-perturbations", defaultValue = "4", description = "N of MeZO (default: ${DEFAULT-VALUE})")
     int perturbations;
-    @Option(names = "--gradient-checkpointing", description = "BP steps recompute UNet blocks during backward")
+    @Option(names = "--gradient-checkpointing",
+            description = "BP steps recompute UNet segments during backward (always with fp16-held weights)")
     boolean gradientCheckpointing;
     @Option(names = "--weights-dtype", defaultValue = "fp32",
             description = "the frozen UNet weights held as fp32, or as fp16 and upcast per layer (compute stays fp32)")
