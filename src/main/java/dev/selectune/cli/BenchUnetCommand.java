@@ -391,7 +391,8 @@ public final class BenchUnetCommand implements Callable<Integer> {
         System.out.printf("%-40s %.3f GiB%n", "  peak above weights", gib(r.get("forward_peak_bytes_above_weights")));
         if (r.containsKey("backward_seconds")) {
             System.out.printf("%-40s %.3f s%n", "forward+backward into LoRA (" + r.get("backward_mode")
-                            + ((Boolean) r.get("backward_checkpointed") ? ", checkpointed" : "") + ")",
+                            + ((Boolean) r.get("backward_checkpointed") && r.get("backward_mode").equals("plain")
+                            ? ", checkpointed anyway" : "") + ")",
                     (double) r.get("backward_seconds"));
             System.out.printf("%-40s %.3f GiB%n", "  peak above weights", gib(r.get("backward_peak_bytes_above_weights")));
             System.out.printf("%-40s %.2f x%n", "  time / forward's",
