@@ -65,23 +65,39 @@ public final class BenchTrainerCommand implements Callable<Integer> {
     int dtapSteps;
     @Option(names = "--zo-perturbations", defaultValue = "4", description = "N of MeZO (default: ${DEFAULT-VALUE})")
     int perturbations;
-    @Option(names = "--gradient-checkpointing", description = "BP steps recompute UNet blocks during backward")
+    @Option(names = "--gradient-checkpointing",
+            description = "BP steps recompute UNet segments during backward (always with fp16-held weights)")
     boolean gradientCheckpointing;
     @Option(names = "--weights-dtype", defaultValue = "fp32",
             description = "the frozen UNet weights held as fp32, or as fp16 and upcast per layer (compute stays fp32)")
     String weightsDtype;
+    @Option(names = "--phases", split = ",", defaultValue = "zo_high,dtap,bp_low,bp_high",
+            description = "phases to run, always in the default order (all of them at 512 px take about an hour on "
+                    + "two cores)")
+    List<String> phaseNames;
+    @Option(names = "--forward-runs", defaultValue = "3",
+            description = "no-grad forwards timed for the reference, after one warm-up (default: ${DEFAULT-VALUE})")
+    int forwardRuns;
     @Option(names = "--seed", defaultValue = "0")
     long seed;
     @Option(names = "--json", description = "write the results here as JSON")
     Path json;
 
     private static final int VAE_SCALE = 8;
-    private static final int FORWARD_RUNS = 3;
     private static final String SD_SCHEDULER = "{\"num_train_timesteps\": 1000, \"beta_start\": 0.00085,"
             + " \"beta_end\": 0.012, \"beta_schedule\": \"scaled_linear\", \"prediction_type\": \"epsilon\"}";
 
     @Override
     public Integer call() throws IOException {
+        if (forwardRuns < 1) {
+            throw new IllegalArgumentException("--forward-runs must be at least 1, got " + forwardRuns);
+        }
+        for (String name : phaseNames) {
+            if (!List.of("zo_high", "dtap", "bp_low", "bp_high").contains(name)) {
+                throw new IllegalArgumentException("--phases: unknown phase " + name
+                        + " (zo_high, dtap, bp_low, bp_high)");
+            }
+        }
         UNetConfig config = UNetConfig.preset(preset);
         MemoryProbe probe = MemoryProbe.cpu();
         JsonObject out = new JsonObject();
@@ -112,9 +128,9 @@ public final class BenchTrainerCommand implements Callable<Integer> {
                 unet.forward(x, t, cond.hiddenStates(), null).close(); // warm-up: libtorch's first-call costs
                 // The median of a few forwards: one forward on a shared machine can be off by 10% either way,
                 // and the ZO step is judged in forwards.
-                double[] seconds = new double[FORWARD_RUNS];
+                double[] seconds = new double[forwardRuns];
                 forwardPeak = 0;
-                for (int i = 0; i < FORWARD_RUNS; i++) {
+                for (int i = 0; i < forwardRuns; i++) {
                     probe.reset();
                     long started = System.nanoTime();
                     unet.forward(x, t, cond.hiddenStates(), null).close();
@@ -122,12 +138,15 @@ public final class BenchTrainerCommand implements Callable<Integer> {
                     forwardPeak = Math.max(forwardPeak, probe.read().peakBytes());
                 }
                 Arrays.sort(seconds);
-                forwardSeconds = seconds[FORWARD_RUNS / 2];
+                forwardSeconds = seconds[forwardRuns / 2];
             }
             out.addProperty("preset", preset);
             out.addProperty("resolution", resolution);
             out.addProperty("weights_dtype", weightsDtype);
             out.addProperty("gradient_checkpointing", gradientCheckpointing);
+            // Weights held in another dtype are checkpointed whatever the option says (see lossAndBackward).
+            out.addProperty("bp_steps_checkpointed", unet.checkpointsBackward(gradientCheckpointing));
+            checkpointedAnyway = !gradientCheckpointing && unet.checkpointsBackward(false);
             out.addProperty("zo_perturbations", perturbations);
             out.addProperty("weights_bytes", weights);
             out.addProperty("forward_seconds", forwardSeconds);
@@ -136,12 +155,20 @@ public final class BenchTrainerCommand implements Callable<Integer> {
                     resolution, forwardSeconds, gib(forwardPeak), gib(forwardPeak - weights));
 
             Map<String, Phase> phases = new LinkedHashMap<>();
-            phases.put("zo_high", new Phase(Schedule.ZO_HIGH, 0.5, steps));
-            phases.put("dtap", new Phase(Schedule.DTAP, 0.5, dtapSteps));
-            for (double r : ratios) {
-                phases.put("bp_low_r" + trim(r), new Phase(Schedule.BP_LOW, r, steps));
+            if (phaseNames.contains("zo_high")) {
+                phases.put("zo_high", new Phase(Schedule.ZO_HIGH, 0.5, steps));
             }
-            phases.put("bp_high", new Phase(Schedule.BP_HIGH, 1.0, steps));
+            if (phaseNames.contains("dtap")) {
+                phases.put("dtap", new Phase(Schedule.DTAP, 0.5, dtapSteps));
+            }
+            if (phaseNames.contains("bp_low")) {
+                for (double r : ratios) {
+                    phases.put("bp_low_r" + trim(r), new Phase(Schedule.BP_LOW, r, steps));
+                }
+            }
+            if (phaseNames.contains("bp_high")) {
+                phases.put("bp_high", new Phase(Schedule.BP_HIGH, 1.0, steps));
+            }
 
             JsonObject strategies = new JsonObject();
             Map<String, JsonObject> rows = new LinkedHashMap<>();
@@ -199,10 +226,13 @@ public final class BenchTrainerCommand implements Callable<Integer> {
         return row;
     }
 
+    private boolean checkpointedAnyway;
+
     private void printTable(long weights, long forwardPeak, double forwardSeconds, Map<String, JsonObject> rows) {
         System.out.println();
-        System.out.printf(Locale.ROOT, "%s UNet, %d px, fp32 CPU, weights held as %s, gradient checkpointing %s, "
-                + "ZO N=%d%n", preset, resolution, weightsDtype, gradientCheckpointing ? "on" : "off", perturbations);
+        System.out.printf(Locale.ROOT, "%s UNet, %d px, fp32 CPU, weights held as %s, gradient checkpointing %s%s, "
+                + "ZO N=%d%n", preset, resolution, weightsDtype, gradientCheckpointing ? "on" : "off",
+                checkpointedAnyway ? " (BP steps checkpointed anyway: fp16-held weights)" : "", perturbations);
         System.out.printf(Locale.ROOT, "%-16s %12s %14s %10s %8s%n", "phase", "peak", "above weights",
                 "s/step", "steps");
         System.out.printf(Locale.ROOT, "%-16s %12s %14s %10.2f %8s%n", "no-grad forward", gib(forwardPeak),
@@ -217,18 +247,29 @@ public final class BenchTrainerCommand implements Callable<Integer> {
     }
 
     private void printBars(long weights, long forwardPeak, double forwardSeconds, Map<String, JsonObject> rows) {
-        long zo = rows.get("zo_high").get("peak_bytes").getAsLong();
-        long dtap = rows.get("dtap").get("peak_bytes").getAsLong();
-        long bpHigh = rows.get("bp_high").get("peak_bytes").getAsLong();
-        double zoSeconds = rows.get("zo_high").get("seconds_per_step").getAsDouble();
         System.out.println();
-        System.out.printf(Locale.ROOT, "ZO-high peak / no-grad forward peak: %.3f (bar <= 1.10)%n", zo / (double) forwardPeak);
-        System.out.printf(Locale.ROOT, "dtap peak above weights: %s (bar <= 1 GiB)%n", gib(dtap - weights));
-        System.out.printf(Locale.ROOT, "dtap peak / BP-high peak: %.3f (bar <= 0.45)%n", dtap / (double) bpHigh);
-        System.out.printf(Locale.ROOT, "dtap peak in total, weights included: %s (bar with fp16-held weights: <= 2.5 GiB)%n",
-                gib(dtap));
-        System.out.printf(Locale.ROOT, "ZO step / forward: %.2f forwards (bar <= 2N+1 = %d)%n", zoSeconds / forwardSeconds,
-                2 * perturbations + 1);
+        JsonObject zo = rows.get("zo_high");
+        JsonObject dtap = rows.get("dtap");
+        JsonObject bpHigh = rows.get("bp_high");
+        if (zo != null) {
+            System.out.printf(Locale.ROOT, "ZO-high peak / no-grad forward peak: %.3f (bar <= 1.10)%n",
+                    peak(zo) / (double) forwardPeak);
+            System.out.printf(Locale.ROOT, "ZO step / forward: %.2f forwards (bar <= 2N+1 = %d)%n",
+                    zo.get("seconds_per_step").getAsDouble() / forwardSeconds, 2 * perturbations + 1);
+        }
+        if (dtap != null) {
+            System.out.printf(Locale.ROOT, "dtap peak above weights: %s (bar <= 1 GiB)%n", gib(peak(dtap) - weights));
+            System.out.printf(Locale.ROOT, "dtap peak in total, weights included: %s (bar with fp16-held weights: "
+                    + "<= 2.5 GiB)%n", gib(peak(dtap)));
+            if (bpHigh != null) {
+                System.out.printf(Locale.ROOT, "dtap peak / BP-high peak: %.3f (bar <= 0.45)%n",
+                        peak(dtap) / (double) peak(bpHigh));
+            }
+        }
+    }
+
+    private static long peak(JsonObject row) {
+        return row.get("peak_bytes").getAsLong();
     }
 
     private static Conditioning randomConditioning(UNetConfig config, NDManager m) {

@@ -61,7 +61,9 @@ public final class BenchUnetCommand implements Callable<Integer> {
     int loraRank;
 
     @Option(names = "--backward", defaultValue = "checkpointed",
-            description = "checkpointed (block by block, as the trainer runs it), plain (one graph), or none")
+            description = "checkpointed (segment by segment: one resnet, transformer projection or transformer block at "
+                    + "a time, as the trainer runs it), plain (one graph; weights held in fp16 are checkpointed "
+                    + "anyway), or none")
     String backward;
 
     @Option(names = "--threads", description = "libtorch intra-op threads (default: libtorch's, one per core); on a "
@@ -195,6 +197,7 @@ public final class BenchUnetCommand implements Callable<Integer> {
                     result.put("lora_rank", loraRank);
                     result.put("lora_parameters", lora.parameterCount());
                     result.put("backward_mode", backward);
+                    result.put("backward_checkpointed", unet.checkpointsBackward(backward.equals("checkpointed")));
                     probe.reset();
                     double[] bwd = time(warmup, iterations, () -> {
                         try (NDManager step = base.newSubManager()) {
@@ -387,7 +390,9 @@ public final class BenchUnetCommand implements Callable<Integer> {
         System.out.printf("%-40s %.3f s%n", "forward (no grad)", (double) r.get("forward_seconds"));
         System.out.printf("%-40s %.3f GiB%n", "  peak above weights", gib(r.get("forward_peak_bytes_above_weights")));
         if (r.containsKey("backward_seconds")) {
-            System.out.printf("%-40s %.3f s%n", "forward+backward into LoRA (" + r.get("backward_mode") + ")",
+            System.out.printf("%-40s %.3f s%n", "forward+backward into LoRA (" + r.get("backward_mode")
+                            + ((Boolean) r.get("backward_checkpointed") && r.get("backward_mode").equals("plain")
+                            ? ", checkpointed anyway" : "") + ")",
                     (double) r.get("backward_seconds"));
             System.out.printf("%-40s %.3f GiB%n", "  peak above weights", gib(r.get("backward_peak_bytes_above_weights")));
             System.out.printf("%-40s %.2f x%n", "  time / forward's",

@@ -14,8 +14,8 @@ public interface Denoiser {
 
     /**
      * Forward with gradient recording on, {@code loss = lossOfOutput(prediction)}, backward into the LoRA
-     * parameters (gradients accumulate on them). With {@code checkpointed} the model keeps only block inputs and
-     * recomputes each block during backward, trading time for activation memory.
+     * parameters (gradients accumulate on them). With {@code checkpointed} the model keeps only segment inputs and
+     * recomputes each segment during backward, trading time for activation memory.
      *
      * @return the scalar loss
      */

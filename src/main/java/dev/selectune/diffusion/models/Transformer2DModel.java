@@ -81,18 +81,32 @@ public final class Transformer2DModel {
      */
     public NDArray forward(NDArray x, NDArray context) {
         return Scopes.run(() -> {
-            Shape s = x.getShape();
-            long b = s.get(0);
-            long c = s.get(1);
-            long h = s.get(2);
-            long w = s.get(3);
-            NDArray tokens = norm.forward(x).transpose(0, 2, 3, 1).reshape(b, h * w, c);
-            NDArray hidden = projIn.forward(tokens);
+            NDArray hidden = projectIn(x);
             for (BasicTransformerBlock block : blocks) {
                 hidden = block.forward(hidden, context);
             }
+            return projectOut(hidden, x);
+        });
+    }
+
+    /**
+     * {@code norm -> proj_in}: the (B, C, H, W) input as (B, H*W, inner) tokens. With {@link #transformerBlocks()}
+     * and {@link #projectOut} it is {@link #forward}, in pieces that the UNet can checkpoint one at a time.
+     */
+    public NDArray projectIn(NDArray x) {
+        return Scopes.run(() -> {
+            Shape s = x.getShape();
+            NDArray tokens = norm.forward(x).transpose(0, 2, 3, 1).reshape(s.get(0), s.get(2) * s.get(3), s.get(1));
+            return projIn.forward(tokens);
+        });
+    }
+
+    /** {@code proj_out}, back to (B, C, H, W), plus the residual {@code x} (the transformer's input). */
+    public NDArray projectOut(NDArray hidden, NDArray x) {
+        return Scopes.run(() -> {
+            Shape s = x.getShape();
             NDArray out = projOut.forward(hidden);
-            return out.reshape(b, h, w, c).transpose(0, 3, 1, 2).add(x);
+            return out.reshape(s.get(0), s.get(2), s.get(3), s.get(1)).transpose(0, 3, 1, 2).add(x);
         });
     }
 

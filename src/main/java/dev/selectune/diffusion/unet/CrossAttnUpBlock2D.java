@@ -1,20 +1,18 @@
 package dev.selectune.diffusion.unet;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import dev.selectune.diffusion.models.ResnetBlock2D;
 import dev.selectune.diffusion.models.Transformer2DModel;
 import dev.selectune.diffusion.models.Upsample2D;
-import dev.selectune.diffusion.nn.Scopes;
 import dev.selectune.diffusion.nn.Weights;
 
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * diffusers' {@code CrossAttnUpBlock2D}: for each of {@code layers_per_block + 1} layers, concatenate the next skip
- * (last first) to the hidden state, then a resnet and a transformer; then an optional nearest-x2 upsampler.
+ * diffusers' {@code CrossAttnUpBlock2D}: for each of {@code layers_per_block + 1} layers, concatenate the newest skip
+ * to the hidden state, then a resnet and a transformer; then an optional nearest-x2 upsampler.
  */
 public final class CrossAttnUpBlock2D implements UpBlock {
     private final List<ResnetBlock2D> resnets;
@@ -53,22 +51,18 @@ public final class CrossAttnUpBlock2D implements UpBlock {
     }
 
     @Override
-    public NDArray forward(NDArray hidden, List<NDArray> skips, NDArray temb, NDArray context, long height,
-                           long width) {
-        return Scopes.run(() -> {
-            NDArray h = hidden;
-            for (int i = 0; i < resnets.size(); i++) {
-                NDArray skip = skips.get(skips.size() - 1 - i);
-                h = resnets.get(i).forward(NDArrays.concat(new NDList(h, skip), 1), temb);
-                h = attentions.get(i).forward(h, context);
-            }
-            return upsampler != null ? upsampler.forward(h, height, width) : h;
-        });
-    }
-
-    @Override
-    public int skipCount() {
-        return resnets.size();
+    public List<UNetSegment> segments(String path) {
+        List<UNetSegment> out = new ArrayList<>();
+        for (int i = 0; i < resnets.size(); i++) {
+            ResnetBlock2D resnet = resnets.get(i);
+            out.add(UNetSegment.of(path + ".resnets." + i, in -> resnet.forward(
+                    NDArrays.concat(new NDList(in.hidden(), in.saved()), 1), in.temb())).takingSaved());
+            UNetSegment.addTransformer(out, path + ".attentions." + i, attentions.get(i), false);
+        }
+        if (upsampler != null) {
+            out.add(UpBlock2D.upsampler(path, upsampler));
+        }
+        return out;
     }
 
     @Override

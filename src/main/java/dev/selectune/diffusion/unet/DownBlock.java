@@ -1,7 +1,5 @@
 package dev.selectune.diffusion.unet;
 
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import dev.selectune.diffusion.models.Transformer2DModel;
 
 import java.util.List;
@@ -9,13 +7,10 @@ import java.util.List;
 /** A level of the UNet's down path ({@link CrossAttnDownBlock2D} or {@link DownBlock2D}). */
 public interface DownBlock {
     /**
-     * @return the states the up path will use as skips, in order: every resnet (or resnet+attention) output, then
-     *         the downsampler's output if there is one. The last entry is the block's hidden output.
+     * The block's segments under {@code path} ({@code down_blocks.i}): each saves, as a skip for the up path, every
+     * resnet (or resnet+attention) output, then the downsampler's output if there is one.
      */
-    NDList forward(NDArray hidden, NDArray temb, NDArray context);
-
-    /** The number of states {@link #forward} returns. */
-    int outputCount();
+    List<UNetSegment> segments(String path);
 
     List<Transformer2DModel> attentions();
 }

@@ -1,11 +1,8 @@
 package dev.selectune.diffusion.unet;
 
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import dev.selectune.diffusion.models.Downsample2D;
 import dev.selectune.diffusion.models.ResnetBlock2D;
 import dev.selectune.diffusion.models.Transformer2DModel;
-import dev.selectune.diffusion.nn.Scopes;
 import dev.selectune.diffusion.nn.Weights;
 
 import java.util.ArrayList;
@@ -33,24 +30,16 @@ public final class DownBlock2D implements DownBlock {
     }
 
     @Override
-    public NDList forward(NDArray hidden, NDArray temb, NDArray context) {
-        return Scopes.runList(() -> {
-            NDList states = new NDList();
-            NDArray h = hidden;
-            for (ResnetBlock2D resnet : resnets) {
-                h = resnet.forward(h, temb);
-                states.add(h);
-            }
-            if (downsampler != null) {
-                states.add(downsampler.forward(h));
-            }
-            return states;
-        });
-    }
-
-    @Override
-    public int outputCount() {
-        return resnets.size() + (downsampler != null ? 1 : 0);
+    public List<UNetSegment> segments(String path) {
+        List<UNetSegment> out = new ArrayList<>();
+        for (int i = 0; i < resnets.size(); i++) {
+            ResnetBlock2D resnet = resnets.get(i);
+            out.add(UNetSegment.of(path + ".resnets." + i, in -> resnet.forward(in.hidden(), in.temb())).savingOutput());
+        }
+        if (downsampler != null) {
+            out.add(UNetSegment.of(path + ".downsamplers.0", in -> downsampler.forward(in.hidden())).savingOutput());
+        }
+        return out;
     }
 
     @Override

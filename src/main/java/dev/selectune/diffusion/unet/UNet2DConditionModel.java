@@ -5,7 +5,6 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
 import dev.selectune.diffusion.models.Attention;
 import dev.selectune.diffusion.models.BasicTransformerBlock;
 import dev.selectune.diffusion.models.TimestepEmbedding;
@@ -34,8 +33,10 @@ import java.util.function.Function;
  * diffusers 0.27's {@code UNet2DConditionModel} for SD1.x, SD2.x, SDXL and SSD-1B, built from its config.json and
  * the diffusers weight names.
  *
- * <p>The forward is split into segments (embedding + {@code conv_in}, each down block, the mid block, each up block,
- * the output head) so that {@link #lossAndBackward} can checkpoint them for training.
+ * <p>After the time embedding, the model is an ordered list of {@link UNetSegment}s ({@link #segments()}: {@code
+ * conv_in}, each resnet, each transformer's projections and blocks, each down- and upsampler, the output head) whose
+ * saved states are the skip connections; the forward runs the list, and {@link #lossAndBackward} can checkpoint it
+ * segment by segment for training.
  */
 public final class UNet2DConditionModel {
     private final UNetConfig config;
@@ -51,10 +52,13 @@ public final class UNet2DConditionModel {
     private final GroupNorm convNormOut;
     private final Conv2d convOut;
     private final Map<String, Linear> attentionProjections;
+    private final UNetSegments segments;
+    private final boolean weightsHeldInOtherType;
 
     private UNet2DConditionModel(UNetConfig config, Weights w) {
         this.config = config;
         this.dtype = w.dtype();
+        this.weightsHeldInOtherType = w.precision().holdsOtherType();
         int c0 = config.blockOutChannels()[0];
         int temb = config.timeEmbedDim();
         timeProj = new Timesteps(c0, config.flipSinToCos(), config.freqShift());
@@ -103,6 +107,28 @@ public final class UNet2DConditionModel {
         convOut = Conv2d.load(w.child("conv_out"), c0, config.outChannels(), config.convOutKernel(), 1,
                 (config.convOutKernel() - 1) / 2);
         attentionProjections = collectProjections();
+        segments = new UNetSegments(layout());
+    }
+
+    /** The forward after the time embedding, in execution order; the saved states are the skip connections. */
+    private List<UNetSegment> layout() {
+        List<UNetSegment> out = new ArrayList<>();
+        out.add(UNetSegment.of("conv_in", in -> inputConv(in.hidden())).savingOutput().tapped("conv_in"));
+        for (int i = 0; i < downBlocks.size(); i++) {
+            out.addAll(UNetSegment.tapLast(downBlocks.get(i).segments("down_blocks." + i), "down_blocks." + i));
+        }
+        out.addAll(UNetSegment.tapLast(midBlock.segments("mid_block"), "mid_block"));
+        for (int i = 0; i < upBlocks.size(); i++) {
+            out.addAll(UNetSegment.tapLast(upBlocks.get(i).segments("up_blocks." + i), "up_blocks." + i));
+        }
+        out.add(UNetSegment.of("conv_norm_out", in -> convNormOut.forward(in.hidden())).tapped("conv_norm_out"));
+        out.add(UNetSegment.of("conv_out", in -> convOut.forward(Activations.silu(in.hidden()))));
+        return out;
+    }
+
+    /** The segments the forward runs after the time embedding, in order (their paths name the modules). */
+    public List<UNetSegment> segments() {
+        return segments.list();
     }
 
     /** Loads {@code unetDir/config.json} and its weights; any missing, misshapen or unused weight fails here. */
@@ -201,32 +227,14 @@ public final class UNet2DConditionModel {
     /**
      * As {@link #forward(NDArray, NDArray, NDArray, AddedConditions)}, handing intermediate tensors to {@code tap}
      * ({@code time_proj}, {@code time_embedding}, {@code conv_in}, {@code down_blocks.i}, {@code mid_block},
-     * {@code up_blocks.i}, {@code conv_norm_out}). A tapped tensor is freed with its module's scope: a tap that keeps
-     * it must copy it and {@code NDScope.unregister} the copy.
+     * {@code up_blocks.i}, {@code conv_norm_out}). A tapped tensor is freed once the forward no longer needs it: a tap
+     * that keeps it must copy it and {@code NDScope.unregister} the copy.
      */
     public NDArray forward(NDArray sample, NDArray timestep, NDArray encoderHiddenStates, AddedConditions added,
                            BiConsumer<String, NDArray> tap) {
         return Scopes.run(() -> {
             NDArray temb = embedTime(sample, timestep, added, tap);
-            NDArray h = inputConv(sample);
-            emit(tap, "conv_in", h);
-            List<NDArray> skips = new ArrayList<>();
-            skips.add(h);
-            for (int i = 0; i < downBlocks.size(); i++) {
-                NDList states = downBlocks.get(i).forward(h, temb, encoderHiddenStates);
-                skips.addAll(states);
-                h = states.get(states.size() - 1);
-                emit(tap, "down_blocks." + i, h);
-            }
-            h = midBlock.forward(h, temb, encoderHiddenStates);
-            emit(tap, "mid_block", h);
-            for (int i = 0; i < upBlocks.size(); i++) {
-                UpBlock block = upBlocks.get(i);
-                List<NDArray> consumed = takeLast(skips, block.skipCount());
-                h = upForward(block, h, consumed, skips, temb, encoderHiddenStates);
-                emit(tap, "up_blocks." + i, h);
-            }
-            return head(h, tap);
+            return segments.forward(sample, temb, encoderHiddenStates, tap);
         });
     }
 
@@ -234,27 +242,6 @@ public final class UNet2DConditionModel {
         if (tap != null) {
             tap.accept(name, value);
         }
-    }
-
-    /** Removes and returns the last {@code n} skips, in their original order. */
-    private static List<NDArray> takeLast(List<NDArray> skips, int n) {
-        List<NDArray> tail = skips.subList(skips.size() - n, skips.size());
-        List<NDArray> taken = new ArrayList<>(tail);
-        tail.clear();
-        return taken;
-    }
-
-    /** Runs an up block; the upsampler targets the size of the next skip, as diffusers' {@code upsample_size}. */
-    private static NDArray upForward(UpBlock block, NDArray h, List<NDArray> consumed, List<NDArray> remaining,
-                                     NDArray temb, NDArray context) {
-        long height = 0;
-        long width = 0;
-        if (!remaining.isEmpty()) {
-            Shape next = remaining.get(remaining.size() - 1).getShape();
-            height = next.get(2);
-            width = next.get(3);
-        }
-        return block.forward(h, consumed, temb, context, height, width);
     }
 
     /** The time embedding (plus SDXL's text_time embedding), in the model's dtype. No trainable part. */
@@ -294,195 +281,41 @@ public final class UNet2DConditionModel {
         return Scopes.run(() -> convIn.forward(sample.mul(2).sub(1)));
     }
 
-    /** {@code conv_norm_out -> SiLU -> conv_out}. */
-    private NDArray head(NDArray h, BiConsumer<String, NDArray> tap) {
-        return Scopes.run(() -> {
-            NDArray normed = convNormOut.forward(h);
-            emit(tap, "conv_norm_out", normed);
-            return convOut.forward(Activations.silu(normed));
-        });
-    }
-
     /**
      * One training step's forward and backward into every tensor that requires a gradient (the LoRA), returning the
-     * loss. With {@code checkpointed}, the forward runs without a graph, keeping only each segment's inputs, and each
-     * segment is re-run with a graph during the backward, last first: peak memory is one segment's graph instead of
-     * the whole UNet's. LoRA gradients accumulate across segments into the same leaves as a plain backward.
+     * loss. Checkpointed (see {@link #checkpointsBackward}), the forward runs without a graph, keeping only each
+     * segment's input, and each segment is re-run with a graph during the backward, last first: peak memory is one
+     * segment's graph instead of the whole UNet's. LoRA gradients accumulate into the same leaves as a plain backward.
      *
      * @param lossOfOutput the scalar loss of the UNet output (e.g. MSE against the target)
+     * @param checkpointed ask for the checkpointed backward (weights held in another dtype always get it)
      */
     public NDArray lossAndBackward(NDArray sample, NDArray timestep, NDArray encoderHiddenStates,
                                    AddedConditions added, Function<NDArray, NDArray> lossOfOutput,
                                    boolean checkpointed) {
-        if (!checkpointed) {
+        if (!checkpointsBackward(checkpointed)) {
             return Autograd.withGrad(() -> {
                 NDArray loss = Scopes.run(() -> lossOfOutput.apply(forward(sample, timestep, encoderHiddenStates, added)));
                 Autograd.backward(loss);
                 return loss;
             });
         }
-        return new CheckpointedBackward(sample, timestep, encoderHiddenStates, added).run(lossOfOutput);
+        NDArray temb = Autograd.noGrad(() -> embedTime(sample, timestep, added, null));
+        try {
+            return segments.lossAndBackward(sample, temb, encoderHiddenStates, lossOfOutput);
+        } finally {
+            temb.close();
+        }
     }
 
-    /** The segment-by-segment forward and reverse re-run of {@link #lossAndBackward} with checkpointing. */
-    private final class CheckpointedBackward {
-        private final NDArray sample;
-        private final NDArray timestep;
-        private final NDArray context;
-        private final AddedConditions added;
-
-        CheckpointedBackward(NDArray sample, NDArray timestep, NDArray context, AddedConditions added) {
-            this.sample = sample;
-            this.timestep = timestep;
-            this.context = context;
-            this.added = added;
-        }
-
-        NDArray run(Function<NDArray, NDArray> lossOfOutput) {
-            try (NDManager work = sample.getManager().newSubManager()) {
-                // Forward without a graph, keeping each segment's input: states are the down path's outputs
-                // (conv_in's first), which are also the down blocks' inputs and the up blocks' skips.
-                NDArray temb;
-                List<NDArray> states = new ArrayList<>();
-                List<NDArray> upInputs = new ArrayList<>();
-                NDArray midInput;
-                NDArray headInput;
-                boolean previous = Autograd.isEnabled();
-                Autograd.setEnabled(false);
-                try {
-                    temb = keep(work, embedTime(sample, timestep, added, null));
-                    NDArray h = keep(work, inputConv(sample));
-                    states.add(h);
-                    for (DownBlock block : downBlocks) {
-                        NDList out = block.forward(h, temb, context);
-                        out.forEach(a -> keep(work, a));
-                        states.addAll(out);
-                        h = out.get(out.size() - 1);
-                    }
-                    midInput = h;
-                    h = keep(work, midBlock.forward(h, temb, context));
-                    List<NDArray> skips = new ArrayList<>(states);
-                    for (UpBlock block : upBlocks) {
-                        upInputs.add(h);
-                        List<NDArray> consumed = takeLast(skips, block.skipCount());
-                        h = keep(work, upForward(block, h, consumed, skips, temb, context));
-                    }
-                    headInput = h;
-                } finally {
-                    Autograd.setEnabled(previous);
-                }
-
-                return Autograd.withGrad(() -> {
-                    // The head and the loss in one graph; the head has nothing trainable but passes the gradient on.
-                    NDList headResult = Scopes.runList(() -> {
-                        NDArray x = leaf(headInput);
-                        NDArray l = lossOfOutput.apply(head(x, null));
-                        Autograd.backward(l);
-                        return new NDList(Autograd.gradientOrNull(x).duplicate(), l.stopGradient());
-                    });
-                    NDArray upstream = keep(work, headResult.get(0));
-                    NDArray lossValue = headResult.get(1);
-                    NDArray[] stateGrads = new NDArray[states.size()];
-                    for (int i = upBlocks.size() - 1; i >= 0; i--) {
-                        UpBlock block = upBlocks.get(i);
-                        int n = block.skipCount();
-                        int start = skipStart(i);
-                        List<NDArray> remaining = states.subList(0, start);
-                        NDArray h = upInputs.get(i);
-                        List<NDArray> consumed = states.subList(start, start + n);
-                        NDArray g = upstream;
-                        NDList grads = Scopes.runList(() -> {
-                            NDArray x = leaf(h);
-                            List<NDArray> skipLeaves = new ArrayList<>();
-                            consumed.forEach(s -> skipLeaves.add(leaf(s)));
-                            NDArray out = upForward(block, x, skipLeaves, new ArrayList<>(remaining), temb,
-                                    context);
-                            Autograd.backward(out, g);
-                            NDList result = new NDList(Autograd.gradientOrNull(x).duplicate());
-                            skipLeaves.forEach(s -> result.add(Autograd.gradientOrNull(s).duplicate()));
-                            return result;
-                        });
-                        upstream = keep(work, grads.get(0));
-                        for (int k = 0; k < n; k++) {
-                            accumulate(work, stateGrads, start + k, grads.get(k + 1));
-                        }
-                    }
-                    NDArray gMid = upstream;
-                    NDArray midGrad = Scopes.run(() -> {
-                        NDArray x = leaf(midInput);
-                        Autograd.backward(midBlock.forward(x, temb, context), gMid);
-                        return Autograd.gradientOrNull(x).duplicate();
-                    });
-                    accumulate(work, stateGrads, states.size() - 1, midGrad);
-                    int end = states.size();
-                    for (int i = downBlocks.size() - 1; i >= 0; i--) {
-                        DownBlock block = downBlocks.get(i);
-                        int start = end - block.outputCount();
-                        int first = start;
-                        int inputIndex = start - 1;
-                        boolean needInputGrad = inputIndex > 0;
-                        NDArray input = states.get(inputIndex);
-                        NDList inputGrad = Scopes.runList(() -> {
-                            // Block 0's input is conv_in's output: nothing before it trains, so no gradient is needed.
-                            NDArray x = needInputGrad ? leaf(input) : input;
-                            NDList out = block.forward(x, temb, context);
-                            NDArray objective = null;
-                            for (int k = 0; k < out.size(); k++) {
-                                NDArray g = stateGrads[first + k];
-                                if (g != null) {
-                                    // sum(out * g) backpropagates every output's upstream gradient in one pass.
-                                    NDArray term = out.get(k).mul(g).sum();
-                                    objective = objective == null ? term : objective.add(term);
-                                }
-                            }
-                            if (objective != null) {
-                                Autograd.backward(objective);
-                            }
-                            return needInputGrad && objective != null
-                                    ? new NDList(Autograd.gradientOrNull(x).duplicate()) : new NDList();
-                        });
-                        if (!inputGrad.isEmpty()) {
-                            accumulate(work, stateGrads, inputIndex, inputGrad.get(0));
-                        }
-                        end = start;
-                    }
-                    lossValue.attach(sample.getManager());
-                    return lossValue;
-                });
-            }
-        }
-
-        /** Index in the down path's states of the first skip up block {@code i} consumes. */
-        private int skipStart(int i) {
-            int total = 1;
-            for (DownBlock b : downBlocks) {
-                total += b.outputCount();
-            }
-            for (int k = 0; k <= i; k++) {
-                total -= upBlocks.get(k).skipCount();
-            }
-            return total;
-        }
-
-        private NDArray keep(NDManager work, NDArray a) {
-            a.attach(work);
-            return a;
-        }
-
-        private void accumulate(NDManager work, NDArray[] grads, int index, NDArray g) {
-            if (grads[index] == null) {
-                grads[index] = keep(work, g);
-            } else {
-                grads[index].addi(g);
-                g.close();
-            }
-        }
-
-        /** A fresh leaf over the same values, so the segment's graph starts here and its gradient can be read. */
-        private NDArray leaf(NDArray saved) {
-            NDArray x = saved.stopGradient();
-            x.setRequiresGradient(true);
-            return x;
-        }
+    /**
+     * Whether {@link #lossAndBackward} checkpoints: when asked, and always when the frozen weights are held in another
+     * dtype than they compute in (fp16 on the CPU). A plain graph keeps, for every frozen matmul or convolution on
+     * the gradient's path, the compute-dtype copy of its weight (the activations' gradient needs it), so a plain
+     * backward would hold a compute-dtype copy of nearly the whole model, more than weights held in the compute
+     * dtype; checkpointed, it holds one segment's copies at a time.
+     */
+    public boolean checkpointsBackward(boolean requested) {
+        return requested || weightsHeldInOtherType;
     }
 }

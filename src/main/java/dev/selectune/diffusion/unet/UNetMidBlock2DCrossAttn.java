@@ -1,9 +1,7 @@
 package dev.selectune.diffusion.unet;
 
-import ai.djl.ndarray.NDArray;
 import dev.selectune.diffusion.models.ResnetBlock2D;
 import dev.selectune.diffusion.models.Transformer2DModel;
-import dev.selectune.diffusion.nn.Scopes;
 import dev.selectune.diffusion.nn.Weights;
 
 import java.util.ArrayList;
@@ -39,14 +37,20 @@ public final class UNetMidBlock2DCrossAttn {
         return new UNetMidBlock2DCrossAttn(resnets, attentions);
     }
 
-    public NDArray forward(NDArray hidden, NDArray temb, NDArray context) {
-        return Scopes.run(() -> {
-            NDArray h = resnets.get(0).forward(hidden, temb);
-            for (int i = 0; i < attentions.size(); i++) {
-                h = resnets.get(i + 1).forward(attentions.get(i).forward(h, context), temb);
-            }
-            return h;
-        });
+    /** {@code resnets.0}, then each transformer followed by the next resnet, under {@code path}. */
+    public List<UNetSegment> segments(String path) {
+        List<UNetSegment> out = new ArrayList<>();
+        out.add(resnet(path, 0));
+        for (int i = 0; i < attentions.size(); i++) {
+            UNetSegment.addTransformer(out, path + ".attentions." + i, attentions.get(i), false);
+            out.add(resnet(path, i + 1));
+        }
+        return out;
+    }
+
+    private UNetSegment resnet(String path, int i) {
+        ResnetBlock2D resnet = resnets.get(i);
+        return UNetSegment.of(path + ".resnets." + i, in -> resnet.forward(in.hidden(), in.temb()));
     }
 
     public List<Transformer2DModel> attentions() {

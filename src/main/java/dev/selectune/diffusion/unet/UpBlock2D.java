@@ -1,12 +1,10 @@
 package dev.selectune.diffusion.unet;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import dev.selectune.diffusion.models.ResnetBlock2D;
 import dev.selectune.diffusion.models.Transformer2DModel;
 import dev.selectune.diffusion.models.Upsample2D;
-import dev.selectune.diffusion.nn.Scopes;
 import dev.selectune.diffusion.nn.Weights;
 
 import java.util.ArrayList;
@@ -38,21 +36,23 @@ public final class UpBlock2D implements UpBlock {
     }
 
     @Override
-    public NDArray forward(NDArray hidden, List<NDArray> skips, NDArray temb, NDArray context, long height,
-                           long width) {
-        return Scopes.run(() -> {
-            NDArray h = hidden;
-            for (int i = 0; i < resnets.size(); i++) {
-                NDArray skip = skips.get(skips.size() - 1 - i);
-                h = resnets.get(i).forward(NDArrays.concat(new NDList(h, skip), 1), temb);
-            }
-            return upsampler != null ? upsampler.forward(h, height, width) : h;
-        });
+    public List<UNetSegment> segments(String path) {
+        List<UNetSegment> out = new ArrayList<>();
+        for (int i = 0; i < resnets.size(); i++) {
+            ResnetBlock2D resnet = resnets.get(i);
+            out.add(UNetSegment.of(path + ".resnets." + i, in -> resnet.forward(
+                    NDArrays.concat(new NDList(in.hidden(), in.saved()), 1), in.temb())).takingSaved());
+        }
+        if (upsampler != null) {
+            out.add(upsampler(path, upsampler));
+        }
+        return out;
     }
 
-    @Override
-    public int skipCount() {
-        return resnets.size();
+    /** An up block's upsampler, to the size of the skip the next block takes first (twice the input if none). */
+    static UNetSegment upsampler(String path, Upsample2D upsampler) {
+        return UNetSegment.of(path + ".upsamplers.0", in -> upsampler.forward(in.hidden(),
+                in.next() == null ? 0 : in.next().get(2), in.next() == null ? 0 : in.next().get(3)));
     }
 
     @Override

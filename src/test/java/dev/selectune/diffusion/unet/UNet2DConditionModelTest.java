@@ -8,8 +8,11 @@ import ai.djl.ndarray.types.DataType;
 import dev.selectune.diffusion.GoldenTensors;
 import dev.selectune.diffusion.lora.LoraNetwork;
 import dev.selectune.diffusion.nn.Autograd;
+import dev.selectune.diffusion.nn.Precision;
 import dev.selectune.diffusion.nn.WeightsException;
 import dev.selectune.diffusion.pipeline.PipelineException;
+import dev.selectune.diffusion.safetensors.SafeTensorsFile;
+import dev.selectune.diffusion.safetensors.SafeTensorsWriter;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -23,10 +26,19 @@ import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class UNet2DConditionModelTest {
+    private static final String SDXL_LIKE = """
+            {"_class_name": "UNet2DConditionModel", "sample_size": 16, "block_out_channels": [32, 64],
+             "down_block_types": ["DownBlock2D", "CrossAttnDownBlock2D"],
+             "up_block_types": ["CrossAttnUpBlock2D", "UpBlock2D"], "layers_per_block": 2,
+             "attention_head_dim": [2, 4], "cross_attention_dim": 48, "transformer_layers_per_block": [1, 2],
+             "use_linear_projection": true, "upcast_attention": null, "addition_embed_type": "text_time",
+             "addition_time_embed_dim": 8, "projection_class_embeddings_input_dim": 64}
+            """;
 
     @ParameterizedTest
     @ValueSource(strings = {"tiny-sd15", "tiny-sd21v"})
@@ -88,6 +100,122 @@ class UNet2DConditionModelTest {
                     GoldenTensors.assertClose(lora.parameterNames().get(i), expected, checkpointed.get(i), 1e-5, 0);
                 }
             }
+        }
+    }
+
+    @Test
+    void segmentsDescribeTheLayoutOneResnetOrTransformerPieceAtATime() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            UNet2DConditionModel unet = UNet2DConditionModel.load(GoldenTensors.ROOT.resolve("tiny-sd21v/unet"), m,
+                    DataType.FLOAT32);
+            // "<" takes the newest saved state, "[in]" / "[out]" save the segment's input / output.
+            String layout = unet.segments().stream().map(s -> s.path() + (s.takesSaved() ? "<" : "")
+                    + (s.savesInput() ? "[in]" : "") + (s.savesOutput() ? "[out]" : "")).reduce((a, b) -> a + " " + b)
+                    .orElseThrow();
+            String transformer = " down_blocks.0.attentions.%1$d.proj_in[in] down_blocks.0.attentions.%1$d"
+                    + ".transformer_blocks.0 down_blocks.0.attentions.%1$d.proj_out<[out]";
+            String upTransformer = " up_blocks.1.resnets.%1$d< up_blocks.1.attentions.%1$d.proj_in[in]"
+                    + " up_blocks.1.attentions.%1$d.transformer_blocks.0 up_blocks.1.attentions.%1$d.proj_out<";
+            String expected = "conv_in[out] down_blocks.0.resnets.0" + transformer.formatted(0)
+                    + " down_blocks.0.resnets.1" + transformer.formatted(1)
+                    + " down_blocks.0.downsamplers.0[out] down_blocks.1.resnets.0[out] down_blocks.1.resnets.1[out]"
+                    + " mid_block.resnets.0 mid_block.attentions.0.proj_in[in] mid_block.attentions.0"
+                    + ".transformer_blocks.0 mid_block.attentions.0.proj_out< mid_block.resnets.1"
+                    + " up_blocks.0.resnets.0< up_blocks.0.resnets.1< up_blocks.0.resnets.2< up_blocks.0.upsamplers.0"
+                    + upTransformer.formatted(0) + upTransformer.formatted(1) + upTransformer.formatted(2)
+                    + " conv_norm_out conv_out";
+            assertEquals(expected, layout);
+            List<String> tapped = unet.segments().stream().map(UNetSegment::tap).filter(java.util.Objects::nonNull)
+                    .toList();
+            assertEquals(List.of("conv_in", "down_blocks.0", "down_blocks.1", "mid_block", "up_blocks.0",
+                    "up_blocks.1", "conv_norm_out"), tapped);
+        }
+    }
+
+    @Test
+    void checkpointedBackwardOfAnSdxlLikeUNetGivesThePlainBackwardsGradients() {
+        UNetConfig config = UNetConfig.parse("sdxl-like", SDXL_LIKE);
+        try (NDManager m = NDManager.newBaseManager()) {
+            UNet2DConditionModel unet = UNet2DConditionModel.random(config, m, DataType.FLOAT32);
+            // Two transformer blocks per transformer: the pieces between proj_in and proj_out are segments too.
+            assertTrue(unet.segments().stream().anyMatch(s -> s.path().endsWith(".transformer_blocks.1")));
+            ai.djl.ndarray.types.Shape shape = new ai.djl.ndarray.types.Shape(1, 4, 8, 12);
+            NDArray sample = m.randomNormal(shape);
+            NDArray target = m.randomNormal(shape);
+            NDArray t = m.create(new long[] {500});
+            NDArray ctx = m.randomNormal(new ai.djl.ndarray.types.Shape(1, 77, 48));
+            AddedConditions added = new AddedConditions(m.randomNormal(new ai.djl.ndarray.types.Shape(1, 16)),
+                    m.create(new float[] {64, 96, 0, 0, 64, 96}, new ai.djl.ndarray.types.Shape(1, 6)));
+            try (LoraNetwork lora = LoraNetwork.create(unet, 2, 2, 5, m)) {
+                Autograd.noGrad(() -> lora.parameters().forEach(p -> p.addi(0.03f)));
+                lora.setTrainable(true);
+                assertSameGradients(lora, m,
+                        () -> unet.lossAndBackward(sample, t, ctx, added, o -> o.sub(target).square().mean(), false),
+                        () -> unet.lossAndBackward(sample, t, ctx, added, o -> o.sub(target).square().mean(), true));
+            }
+        }
+    }
+
+    /**
+     * Weights held in fp16 always get the checkpointed backward (a plain graph would keep an fp32 copy of nearly
+     * every weight), and its LoRA gradients are the plain backward's: compared with a model holding the same
+     * fp16-rounded values in fp32, where the upcasts are exact.
+     */
+    @Test
+    void fp16HeldWeightsAreCheckpointedAndGiveThePlainBackwardsGradients(@TempDir Path dir) throws IOException {
+        Path source = GoldenTensors.ROOT.resolve("tiny-sd21v/unet");
+        Files.copy(source.resolve("config.json"), dir.resolve("config.json"));
+        try (NDManager m = NDManager.newBaseManager(); GoldenTensors golden = new GoldenTensors("tiny-sd21v", m)) {
+            try (SafeTensorsFile file = SafeTensorsFile.open(source.resolve("diffusion_pytorch_model.safetensors"))) {
+                SafeTensorsWriter writer = new SafeTensorsWriter().metadata("format", "pt");
+                file.tensors().keySet().forEach(k -> writer.put(k, file.load(k, m, DataType.FLOAT16)));
+                writer.write(dir.resolve("diffusion_pytorch_model.safetensors"));
+            }
+            UNet2DConditionModel fp32Held = UNet2DConditionModel.load(dir, m, DataType.FLOAT32);
+            UNet2DConditionModel fp16Held = UNet2DConditionModel.load(dir, m,
+                    new Precision(DataType.FLOAT32, DataType.FLOAT16));
+            assertFalse(fp32Held.checkpointsBackward(false));
+            assertTrue(fp16Held.checkpointsBackward(false), "fp16-held weights must get the checkpointed backward");
+
+            NDArray sample = golden.get("unet.sample_16x24");
+            NDArray t = golden.get("unet.timestep");
+            NDArray ctx = golden.get("unet.encoder_hidden_states");
+            NDArray target = golden.get("unet.out_16x24");
+            java.util.function.Function<NDArray, NDArray> loss = o -> o.sub(target).square().mean();
+            try (LoraNetwork plain = LoraNetwork.create(fp32Held, 2, 2, 11, m);
+                 LoraNetwork held = LoraNetwork.create(fp16Held, 2, 2, 11, m)) {
+                for (LoraNetwork lora : List.of(plain, held)) {
+                    Autograd.noGrad(() -> lora.parameters().forEach(p -> p.addi(0.03f)));
+                    lora.setTrainable(true);
+                }
+                float plainLoss = fp32Held.lossAndBackward(sample, t, ctx, null, loss, false).getFloat();
+                float heldLoss = fp16Held.lossAndBackward(sample, t, ctx, null, loss, false).getFloat();
+                assertEquals(plainLoss, heldLoss, 1e-6f * Math.abs(plainLoss));
+                List<NDArray> expected = plain.gradients();
+                List<NDArray> actual = held.gradients();
+                assertEquals(expected.size(), actual.size());
+                for (int i = 0; i < expected.size(); i++) {
+                    assertTrue(expected.get(i).abs().max().getFloat() > 0, plain.parameterNames().get(i) + " has no gradient");
+                    GoldenTensors.assertClose(held.parameterNames().get(i), expected.get(i), actual.get(i), 1e-5, 0);
+                }
+            }
+        }
+    }
+
+    /** Runs {@code plain}, then (gradients zeroed) {@code checkpointed}: same loss and LoRA gradients to 1e-5. */
+    private static void assertSameGradients(LoraNetwork lora, NDManager m, java.util.function.Supplier<NDArray> plain,
+                                            java.util.function.Supplier<NDArray> checkpointed) {
+        float plainLoss = plain.get().getFloat();
+        List<float[]> expected = lora.gradients().stream().map(NDArray::toFloatArray).toList();
+        lora.zeroGradients();
+        float checkpointedLoss = checkpointed.get().getFloat();
+        List<NDArray> actual = lora.gradients();
+        assertEquals(plainLoss, checkpointedLoss, 1e-6f * Math.abs(plainLoss));
+        assertEquals(expected.size(), actual.size());
+        for (int i = 0; i < expected.size(); i++) {
+            NDArray e = m.create(expected.get(i), actual.get(i).getShape());
+            assertTrue(e.abs().max().getFloat() > 0, lora.parameterNames().get(i) + " has no gradient");
+            GoldenTensors.assertClose(lora.parameterNames().get(i), e, actual.get(i), 1e-5, 0);
         }
     }
 
@@ -159,15 +287,7 @@ class UNet2DConditionModelTest {
 
     @Test
     void sdxlLikeConfigUsesTextTimeEmbeddingAndPerLevelTransformerDepth() {
-        String json = """
-                {"_class_name": "UNet2DConditionModel", "sample_size": 16, "block_out_channels": [32, 64],
-                 "down_block_types": ["DownBlock2D", "CrossAttnDownBlock2D"],
-                 "up_block_types": ["CrossAttnUpBlock2D", "UpBlock2D"], "layers_per_block": 2,
-                 "attention_head_dim": [2, 4], "cross_attention_dim": 48, "transformer_layers_per_block": [1, 2],
-                 "use_linear_projection": true, "upcast_attention": null, "addition_embed_type": "text_time",
-                 "addition_time_embed_dim": 8, "projection_class_embeddings_input_dim": 64}
-                """;
-        UNetConfig config = UNetConfig.parse("sdxl-like", json);
+        UNetConfig config = UNetConfig.parse("sdxl-like", SDXL_LIKE);
         Autograd.noGrad(() -> {
             try (NDManager m = NDManager.newBaseManager()) {
                 UNet2DConditionModel unet = UNet2DConditionModel.random(config, m, DataType.FLOAT32);
