@@ -16,9 +16,9 @@ import dev.selectune.diffusion.unet.UNet2DConditionModel;
 import dev.selectune.diffusion.unet.UNetConfig;
 import dev.selectune.training.CancellationToken;
 import dev.selectune.training.CheckpointStore;
-import dev.selectune.training.Conditioning;
+import dev.selectune.training.data.Conditioning;
 import dev.selectune.training.LoraParameters;
-import dev.selectune.training.Schedule;
+import dev.selectune.training.schedule.Schedule;
 import dev.selectune.training.StepRandom;
 import dev.selectune.training.StepReport;
 import dev.selectune.training.TrainingConfig;
@@ -150,7 +150,7 @@ public final class BenchTrainerCommand implements Callable<Integer> {
                 TrainingConfig cfg = TrainingConfig.builder("bench").schedule(p.schedule()).steps(p.steps())
                         .resolution(resolution).resizeRatio(p.ratio()).zoPerturbations(perturbations)
                         .gradientCheckpointing(gradientCheckpointing).checkpointEvery(0).build();
-                Resolutions res = Resolutions.of(cfg, resolution, VAE_SCALE, config.levels());
+                Resolutions res = Resolutions.of(cfg.resolution(), cfg.resizeRatio(), resolution, VAE_SCALE, config.levels());
                 System.out.printf(Locale.ROOT, "%s: %d step(s), high %d px, low %d px ...%n", e.getKey(), p.steps(),
                         res.high(), res.low());
                 TrainingLoop.Outcome o;

@@ -5,7 +5,7 @@ import dev.selectune.training.CancellationToken;
 import dev.selectune.training.CheckpointStore;
 import dev.selectune.training.FileCheckpointStore;
 import dev.selectune.training.MemorySummary;
-import dev.selectune.training.Schedule;
+import dev.selectune.training.schedule.Schedule;
 import dev.selectune.training.SelectiveTrainer;
 import dev.selectune.training.StepReport;
 import dev.selectune.training.TrainingConfig;

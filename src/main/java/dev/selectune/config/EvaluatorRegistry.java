@@ -1,9 +1,9 @@
 package dev.selectune.config;
 
 import ai.djl.Device;
-import dev.selectune.evaluation.EvaluationException;
+import dev.selectune.evaluation.io.EvaluationException;
 import dev.selectune.evaluation.Evaluator;
-import dev.selectune.evaluation.JsonFields;
+import dev.selectune.evaluation.io.JsonFields;
 import dev.selectune.evaluation.image.ImageProcessor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

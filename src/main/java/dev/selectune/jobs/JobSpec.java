@@ -1,7 +1,7 @@
 package dev.selectune.jobs;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
-import dev.selectune.training.Schedule;
+import dev.selectune.training.schedule.Schedule;
 import dev.selectune.training.TrainingConfig;
 import dev.selectune.training.TrainingOverrides;
 import tools.jackson.databind.PropertyNamingStrategies;

@@ -2,6 +2,7 @@ package dev.selectune.training;
 
 import dev.selectune.diffusion.nn.WeightsDtype;
 
+import dev.selectune.training.schedule.Schedule;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -67,7 +68,6 @@ public record TrainingConfig(
         String precision,
         String weightsDtype) {
 
-    public static final int MAX_IMAGES = 50;
     public static final int MAX_VALIDATION_PROMPTS = 16;
     public static final int MAX_PROMPT_CHARS = 2000;
 

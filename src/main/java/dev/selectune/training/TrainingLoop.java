@@ -6,13 +6,14 @@ import ai.djl.ndarray.NDScope;
 import dev.selectune.diffusion.nn.Autograd;
 import dev.selectune.diffusion.nn.Scalars;
 import dev.selectune.diffusion.schedulers.DDPMScheduler;
-import dev.selectune.training.checkpoint.TrainingCheckpoint;
+import dev.selectune.training.data.Conditioning;
 import dev.selectune.training.data.TrainingData;
 import dev.selectune.training.memory.FreeMemory;
 import dev.selectune.training.memory.MemoryProbe;
 import dev.selectune.training.optim.AdamW;
 import dev.selectune.training.optim.GradientClipping;
 import dev.selectune.training.optim.MeZO;
+import dev.selectune.training.schedule.Strategy;
 import dev.selectune.training.schedule.StrategyChooser;
 
 import java.nio.charset.StandardCharsets;
@@ -62,7 +63,8 @@ public final class TrainingLoop {
         this.seed = seed;
         this.stateManager = stateManager;
         this.probe = probe;
-        this.chooser = StrategyChooser.of(config);
+        this.chooser = new StrategyChooser(config.schedule(), config.k(), config.tMid(), config.tMax(),
+                config.steps());
         this.adam = new AdamW(params.masters(), stateManager, config.learningRate(), config.adamBeta1(),
                 config.adamBeta2(), config.adamEpsilon(), config.weightDecay());
         this.mezo = new MeZO(config.zoEpsilon(), config.zoLearningRate(), config.zoPerturbations());

@@ -1,5 +1,6 @@
 package dev.selectune.training;
 
+import dev.selectune.training.schedule.Schedule;
 import java.util.List;
 
 /**

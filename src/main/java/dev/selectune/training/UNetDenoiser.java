@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import dev.selectune.diffusion.unet.AddedConditions;
 import dev.selectune.diffusion.unet.UNet2DConditionModel;
 
+import dev.selectune.training.data.Conditioning;
 import java.util.function.Function;
 
 /** The LoRA-adapted {@link UNet2DConditionModel} as the trainer's {@link Denoiser}. */

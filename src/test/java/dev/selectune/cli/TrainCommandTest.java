@@ -1,6 +1,6 @@
 package dev.selectune.cli;
 
-import dev.selectune.training.Schedule;
+import dev.selectune.training.schedule.Schedule;
 import dev.selectune.training.TrainingConfig;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;

@@ -8,7 +8,7 @@ import dev.selectune.storage.BlobStore;
 import dev.selectune.training.MemorySummary;
 import dev.selectune.training.TrainingResult;
 import dev.selectune.training.StepReport;
-import dev.selectune.training.Strategy;
+import dev.selectune.training.schedule.Strategy;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import tools.jackson.databind.json.JsonMapper;

@@ -9,6 +9,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import dev.selectune.training.schedule.Schedule;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.selectune.diffusion.nn.Autograd;
 import dev.selectune.diffusion.schedulers.DDPMScheduler;
+import dev.selectune.training.data.Conditioning;
 import dev.selectune.training.data.TrainingData;
 import dev.selectune.training.memory.MemoryProbe;
 import org.junit.jupiter.api.AfterEach;
@@ -12,6 +13,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
+import dev.selectune.training.schedule.Schedule;
+import dev.selectune.training.schedule.Strategy;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;

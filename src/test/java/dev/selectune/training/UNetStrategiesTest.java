@@ -10,11 +10,13 @@ import dev.selectune.diffusion.lora.LoraNetwork;
 import dev.selectune.diffusion.nn.Autograd;
 import dev.selectune.diffusion.unet.UNet2DConditionModel;
 import dev.selectune.diffusion.schedulers.DDPMScheduler;
+import dev.selectune.training.data.Conditioning;
 import dev.selectune.training.data.TrainingData;
 import dev.selectune.training.memory.MemoryProbe;
 import dev.selectune.training.optim.MeZO;
 import org.junit.jupiter.api.Test;
 
+import dev.selectune.training.schedule.Schedule;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;

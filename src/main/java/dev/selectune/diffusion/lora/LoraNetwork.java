@@ -53,7 +53,7 @@ public final class LoraNetwork implements AutoCloseable {
         this.manager = manager;
         this.targets = targets;
         this.adapters = Collections.unmodifiableMap(adapters);
-        adapters.forEach((path, a) -> targets.get(path).setLora(a));
+        adapters.forEach((path, a) -> targets.get(path).setAdapter(a));
     }
 
     /**
@@ -370,8 +370,8 @@ public final class LoraNetwork implements AutoCloseable {
     public void detach() {
         adapters.forEach((path, a) -> {
             Linear l = targets.get(path);
-            if (l.lora() == a) {
-                l.setLora(null);
+            if (l.adapter() == a) {
+                l.setAdapter(null);
             }
         });
     }

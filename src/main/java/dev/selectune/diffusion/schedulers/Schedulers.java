@@ -1,6 +1,6 @@
 package dev.selectune.diffusion.schedulers;
 
-import dev.selectune.diffusion.pipeline.PipelineException;
+import dev.selectune.diffusion.PipelineException;
 
 import java.nio.file.Path;
 import java.util.Set;

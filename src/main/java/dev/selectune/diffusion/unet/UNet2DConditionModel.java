@@ -19,7 +19,7 @@ import dev.selectune.diffusion.nn.Linear;
 import dev.selectune.diffusion.nn.Precision;
 import dev.selectune.diffusion.nn.Scopes;
 import dev.selectune.diffusion.nn.Weights;
-import dev.selectune.diffusion.pipeline.PipelineException;
+import dev.selectune.diffusion.PipelineException;
 
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -11,10 +11,10 @@ import dev.selectune.diffusion.nn.Autograd;
 import dev.selectune.diffusion.nn.Linear;
 import dev.selectune.diffusion.nn.Weights;
 import dev.selectune.diffusion.nn.WeightsException;
-import dev.selectune.diffusion.pipeline.PipelineException;
+import dev.selectune.diffusion.PipelineException;
 import dev.selectune.diffusion.tokenizer.ClipTokenizer;
-import dev.selectune.evaluation.EvaluationException;
-import dev.selectune.evaluation.JsonFields;
+import dev.selectune.evaluation.io.EvaluationException;
+import dev.selectune.evaluation.io.JsonFields;
 
 import java.nio.file.Path;
 

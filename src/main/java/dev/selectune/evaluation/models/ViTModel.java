@@ -10,8 +10,8 @@ import dev.selectune.diffusion.nn.LayerNorm;
 import dev.selectune.diffusion.nn.Scopes;
 import dev.selectune.diffusion.nn.Weights;
 import dev.selectune.diffusion.nn.WeightsException;
-import dev.selectune.evaluation.EvaluationException;
-import dev.selectune.evaluation.JsonFields;
+import dev.selectune.evaluation.io.EvaluationException;
+import dev.selectune.evaluation.io.JsonFields;
 
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -2,8 +2,8 @@ package dev.selectune.evaluation.models;
 
 import dev.selectune.diffusion.nn.Activations;
 import dev.selectune.diffusion.nn.WeightsException;
-import dev.selectune.evaluation.EvaluationException;
-import dev.selectune.evaluation.JsonFields;
+import dev.selectune.evaluation.io.EvaluationException;
+import dev.selectune.evaluation.io.JsonFields;
 
 /**
  * The sizes of a ViT image tower: transformers' {@code CLIPVisionConfig} (the {@code vision_config} of a CLIPModel

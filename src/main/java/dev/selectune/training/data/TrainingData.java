@@ -2,7 +2,6 @@ package dev.selectune.training.data;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDArray;
-import dev.selectune.training.Conditioning;
 
 import java.util.List;
 

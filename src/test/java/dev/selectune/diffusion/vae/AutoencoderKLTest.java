@@ -8,7 +8,7 @@ import ai.djl.ndarray.types.Shape;
 import dev.selectune.diffusion.GoldenCase;
 import dev.selectune.diffusion.nn.Autograd;
 import dev.selectune.diffusion.nn.WeightsException;
-import dev.selectune.diffusion.pipeline.PipelineException;
+import dev.selectune.diffusion.PipelineException;
 import dev.selectune.diffusion.safetensors.SafeTensorsFile;
 import dev.selectune.diffusion.safetensors.SafeTensorsWriter;
 import org.junit.jupiter.api.Test;
