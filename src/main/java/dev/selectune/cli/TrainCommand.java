@@ -5,12 +5,12 @@ import dev.selectune.training.CancellationToken;
 import dev.selectune.training.CheckpointStore;
 import dev.selectune.training.FileCheckpointStore;
 import dev.selectune.training.MemorySummary;
-import dev.selectune.training.schedule.Schedule;
 import dev.selectune.training.SelectiveTrainer;
 import dev.selectune.training.StepReport;
 import dev.selectune.training.TrainingConfig;
 import dev.selectune.training.TrainingOverrides;
 import dev.selectune.training.TrainingResult;
+import dev.selectune.training.schedule.Schedule;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 

@@ -1,9 +1,9 @@
 package dev.selectune.jobs;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
-import dev.selectune.training.schedule.Schedule;
 import dev.selectune.training.TrainingConfig;
 import dev.selectune.training.TrainingOverrides;
+import dev.selectune.training.schedule.Schedule;
 import tools.jackson.databind.PropertyNamingStrategies;
 import tools.jackson.databind.annotation.JsonNaming;
 

@@ -1,8 +1,8 @@
 package dev.selectune.training;
 
 import ai.djl.ndarray.NDArray;
-
 import dev.selectune.training.data.Conditioning;
+
 import java.util.function.Function;
 
 /**

@@ -1,8 +1,8 @@
 package dev.selectune.training;
 
 import dev.selectune.diffusion.nn.WeightsDtype;
-
 import dev.selectune.training.schedule.Schedule;
+
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;

@@ -1,6 +1,7 @@
 package dev.selectune.training;
 
 import dev.selectune.training.schedule.Schedule;
+
 import java.util.List;
 
 /**

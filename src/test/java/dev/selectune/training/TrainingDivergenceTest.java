@@ -7,11 +7,11 @@ import dev.selectune.diffusion.nn.Scalars;
 import dev.selectune.training.data.Conditioning;
 import dev.selectune.training.data.TrainingData;
 import dev.selectune.training.memory.MemoryProbe;
+import dev.selectune.training.schedule.Schedule;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import dev.selectune.training.schedule.Schedule;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;

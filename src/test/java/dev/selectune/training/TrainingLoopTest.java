@@ -7,14 +7,14 @@ import dev.selectune.diffusion.schedulers.DDPMScheduler;
 import dev.selectune.training.data.Conditioning;
 import dev.selectune.training.data.TrainingData;
 import dev.selectune.training.memory.MemoryProbe;
+import dev.selectune.training.schedule.Schedule;
+import dev.selectune.training.schedule.Strategy;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
-import dev.selectune.training.schedule.Schedule;
-import dev.selectune.training.schedule.Strategy;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;

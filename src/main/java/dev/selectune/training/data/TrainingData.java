@@ -1,7 +1,7 @@
 package dev.selectune.training.data;
 
-import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 
 import java.util.List;
 

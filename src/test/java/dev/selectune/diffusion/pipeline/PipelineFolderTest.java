@@ -1,10 +1,10 @@
 package dev.selectune.diffusion.pipeline;
 
 import dev.selectune.diffusion.GoldenCase;
+import dev.selectune.diffusion.PipelineException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import dev.selectune.diffusion.PipelineException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
