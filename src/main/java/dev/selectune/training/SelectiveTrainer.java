@@ -7,10 +7,11 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import dev.selectune.diffusion.lora.LoraFormat;
 import dev.selectune.diffusion.lora.LoraNetwork;
+import dev.selectune.diffusion.lora.LoraParameters;
 import dev.selectune.diffusion.nn.Autograd;
 import dev.selectune.diffusion.nn.Precision;
-import dev.selectune.diffusion.nn.WeightsDtype;
 import dev.selectune.diffusion.nn.TorchRuntime;
+import dev.selectune.diffusion.nn.WeightsDtype;
 import dev.selectune.diffusion.pipeline.Generation;
 import dev.selectune.diffusion.pipeline.GenerationRequest;
 import dev.selectune.diffusion.pipeline.ModelInfo;
@@ -91,7 +92,7 @@ public final class SelectiveTrainer {
                 long loraSeed = StepRandom.forPurpose(seed, "lora-init").nextLong();
                 try (LoraNetwork lora = LoraNetwork.create(unet.model(), config.rank(), config.loraAlphaOrRank(),
                         loraSeed, root)) {
-                    LoraParameters params = new LoraParameters(new ArrayList<>(lora.adapters().values()));
+                    LoraParameters params = lora.parameters();
                     TrainingLoop loop = new TrainingLoop(new UNetDenoiser(unet.model()), params, scheduler, data,
                             config, seed, root, MemoryProbe.forDevice(device));
                     // Nothing records a graph unless a BP step asks for it (grad mode is on in new threads).

@@ -4,14 +4,15 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import com.google.gson.JsonParser;
 import dev.selectune.diffusion.lora.LoraAdapter;
+import dev.selectune.diffusion.lora.LoraParameters;
 import dev.selectune.diffusion.nn.Autograd;
 import dev.selectune.diffusion.nn.Linear;
 import dev.selectune.diffusion.schedulers.DDPMScheduler;
 import dev.selectune.diffusion.schedulers.SchedulerConfig;
-import com.google.gson.JsonParser;
-
 import dev.selectune.training.data.Conditioning;
+
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.function.Function;

@@ -77,14 +77,6 @@ public final class LoraAdapter implements LinearAdapter {
         return workingUp;
     }
 
-    public boolean hasSeparateWorkingCopies() {
-        return workingDown != down;
-    }
-
-    public float userScale() {
-        return userScale;
-    }
-
     /** The user's strength at inference (diffusers' {@code cross_attention_kwargs={"scale": s}}); 1 for training. */
     public void setUserScale(float userScale) {
         this.userScale = userScale;

@@ -241,10 +241,6 @@ public final class PipelineFolder {
         return config("scheduler");
     }
 
-    public JsonObject modelIndex() {
-        return modelIndex.deepCopy();
-    }
-
     @Override
     public String toString() {
         return pipelineClass + " at " + dir;

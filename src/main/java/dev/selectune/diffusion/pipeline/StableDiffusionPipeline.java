@@ -82,10 +82,6 @@ public final class StableDiffusionPipeline implements AutoCloseable {
         return device;
     }
 
-    public TextEncoders textEncoders() {
-        return text;
-    }
-
     public UNet2DConditionModel unet() {
         return unet.model();
     }

@@ -181,12 +181,6 @@ public record SchedulerConfig(String className, int numTrainTimesteps, double be
         return numTrainTimesteps;
     }
 
-    /** The same schedule with another prediction type (a model that was fine-tuned to predict v, say). */
-    public SchedulerConfig withPredictionType(PredictionType type) {
-        return new SchedulerConfig(className, numTrainTimesteps, betaStart, betaEnd, betaSchedule, trainedBetas, type,
-                timestepSpacing, stepsOffset, setAlphaToOne, clipSample, clipSampleRange, rescaleBetasZeroSnr, multistep);
-    }
-
     /** The same settings under another class name, e.g. to sample with DDIM from a PNDM checkpoint. */
     public SchedulerConfig withClassName(String name) {
         return new SchedulerConfig(name, numTrainTimesteps, betaStart, betaEnd, betaSchedule, trainedBetas,

@@ -60,9 +60,4 @@ public final class Schedulers {
     public static DDPMScheduler forTraining(SchedulerConfig config) {
         return new DDPMScheduler(config);
     }
-
-    /** True when {@link #forSampling} runs the config's class as configured rather than a fallback. */
-    public static boolean isNative(SchedulerConfig config) {
-        return forSampling(config).getClass().getSimpleName().equals(config.className());
-    }
 }

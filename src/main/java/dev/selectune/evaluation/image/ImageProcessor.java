@@ -131,12 +131,6 @@ public record ImageProcessor(String processorClass, boolean resize, int shortest
         return v;
     }
 
-    /** The height and width of the processed image for an input of any size. */
-    public int[] outputSize(int inHeight, int inWidth) {
-        int[] resized = resizedSize(inHeight, inWidth);
-        return cropHeight > 0 ? new int[] {cropHeight, cropWidth} : resized;
-    }
-
     private int[] resizedSize(int h, int w) {
         if (!resize) {
             return new int[] {h, w};

@@ -6,14 +6,14 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import dev.selectune.diffusion.GoldenTensors;
+import dev.selectune.diffusion.PipelineException;
 import dev.selectune.diffusion.lora.LoraNetwork;
 import dev.selectune.diffusion.nn.Autograd;
 import dev.selectune.diffusion.nn.WeightsException;
-import dev.selectune.diffusion.PipelineException;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -66,8 +66,8 @@ class UNet2DConditionModelTest {
             UNet2DConditionModel unet = UNet2DConditionModel.load(golden.caseDir().resolve("unet"), m, DataType.FLOAT32);
             try (LoraNetwork lora = LoraNetwork.create(unet, 2, 2, 11, m)) {
                 // Non-zero B everywhere, so every adapter's A gets a gradient too.
-                Autograd.noGrad(() -> lora.parameters().forEach(p -> p.addi(0.03f)));
-                lora.setTrainable(true);
+                Autograd.noGrad(() -> lora.parameters().masters().forEach(p -> p.addi(0.03f)));
+                lora.parameters().setTrainable(true);
                 NDArray sample = golden.get("unet.sample_16x24");
                 NDArray t = golden.get("unet.timestep");
                 NDArray ctx = golden.get("unet.encoder_hidden_states");
@@ -75,17 +75,17 @@ class UNet2DConditionModelTest {
                 java.util.function.Function<NDArray, NDArray> loss = o -> o.sub(target).square().mean();
 
                 float plainLoss = unet.lossAndBackward(sample, t, ctx, null, loss, false).getFloat();
-                List<float[]> plain = lora.gradients().stream().map(NDArray::toFloatArray).toList();
-                lora.zeroGradients();
+                List<float[]> plain = lora.parameters().gradients().stream().map(NDArray::toFloatArray).toList();
+                lora.parameters().zeroGradients();
                 float checkpointedLoss = unet.lossAndBackward(sample, t, ctx, null, loss, true).getFloat();
-                List<NDArray> checkpointed = lora.gradients();
+                List<NDArray> checkpointed = lora.parameters().gradients();
 
                 assertEquals(plainLoss, checkpointedLoss, 1e-6f * Math.abs(plainLoss));
                 assertEquals(plain.size(), checkpointed.size());
                 for (int i = 0; i < plain.size(); i++) {
                     NDArray expected = m.create(plain.get(i), checkpointed.get(i).getShape());
-                    assertTrue(expected.abs().max().getFloat() > 0, lora.parameterNames().get(i) + " has no gradient");
-                    GoldenTensors.assertClose(lora.parameterNames().get(i), expected, checkpointed.get(i), 1e-5, 0);
+                    assertTrue(expected.abs().max().getFloat() > 0, lora.parameters().names().get(i) + " has no gradient");
+                    GoldenTensors.assertClose(lora.parameters().names().get(i), expected, checkpointed.get(i), 1e-5, 0);
                 }
             }
         }
