@@ -9,6 +9,7 @@ import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import dev.selectune.diffusion.lora.LoraNetwork;
+import dev.selectune.diffusion.lora.LoraParameters;
 import dev.selectune.diffusion.nn.Autograd;
 import dev.selectune.diffusion.pipeline.Owned;
 import dev.selectune.diffusion.pipeline.PipelineFolder;
@@ -19,17 +20,16 @@ import dev.selectune.diffusion.unet.UNet2DConditionModel;
 import dev.selectune.diffusion.vae.AutoencoderKL;
 import dev.selectune.training.CancellationToken;
 import dev.selectune.training.CheckpointStore;
-import dev.selectune.training.LoraParameters;
 import dev.selectune.training.MemorySummary;
-import dev.selectune.training.Schedule;
 import dev.selectune.training.SelectiveTrainer;
+import dev.selectune.training.TrainingCheckpoint;
 import dev.selectune.training.TrainingConfig;
 import dev.selectune.training.TrainingResult;
-import dev.selectune.training.checkpoint.TrainingCheckpoint;
 import dev.selectune.training.data.ImageDecoder;
 import dev.selectune.training.pretrain.DenoisingProbe;
 import dev.selectune.training.pretrain.Pretrainer;
 import dev.selectune.training.pretrain.Specificity;
+import dev.selectune.training.schedule.Schedule;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -249,7 +249,7 @@ public final class BenchPersonalizationCommand implements Callable<Integer> {
     private static LoraNetwork fromCheckpoint(TrainingCheckpoint c, UNet2DConditionModel unet, TrainingConfig config,
                                               NDManager root) {
         LoraNetwork lora = LoraNetwork.create(unet, config.rank(), config.loraAlphaOrRank(), 0, root);
-        LoraParameters params = new LoraParameters(new ArrayList<>(lora.adapters().values()));
+        LoraParameters params = lora.parameters();
         Autograd.noGrad(() -> {
             for (int i = 0; i < params.names().size(); i++) {
                 float[] values = c.lora().get(params.names().get(i));

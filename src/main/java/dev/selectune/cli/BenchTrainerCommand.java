@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.Shape;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
 import dev.selectune.diffusion.lora.LoraNetwork;
+import dev.selectune.diffusion.lora.LoraParameters;
 import dev.selectune.diffusion.nn.Autograd;
 import dev.selectune.diffusion.nn.Precision;
 import dev.selectune.diffusion.nn.WeightsDtype;
@@ -16,18 +17,17 @@ import dev.selectune.diffusion.unet.UNet2DConditionModel;
 import dev.selectune.diffusion.unet.UNetConfig;
 import dev.selectune.training.CancellationToken;
 import dev.selectune.training.CheckpointStore;
-import dev.selectune.training.Conditioning;
-import dev.selectune.training.LoraParameters;
-import dev.selectune.training.Schedule;
 import dev.selectune.training.StepRandom;
 import dev.selectune.training.StepReport;
 import dev.selectune.training.TrainingConfig;
 import dev.selectune.training.TrainingLoop;
 import dev.selectune.training.UNetDenoiser;
+import dev.selectune.training.data.Conditioning;
 import dev.selectune.training.data.Resolutions;
 import dev.selectune.training.data.TrainingData;
 import dev.selectune.training.memory.FreeMemory;
 import dev.selectune.training.memory.MemoryProbe;
+import dev.selectune.training.schedule.Schedule;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -106,7 +106,7 @@ public final class BenchTrainerCommand implements Callable<Integer> {
             Precision precision = new Precision(DataType.FLOAT32, WeightsDtype.parse(weightsDtype).held(DataType.FLOAT32));
             UNet2DConditionModel unet = UNet2DConditionModel.random(config, root, precision);
             LoraNetwork lora = LoraNetwork.create(unet, 4, 4f, seed, root);
-            LoraParameters params = new LoraParameters(new ArrayList<>(lora.adapters().values()));
+            LoraParameters params = lora.parameters();
             UNetDenoiser denoiser = new UNetDenoiser(unet);
             DDPMScheduler scheduler = new DDPMScheduler(SchedulerConfig.fromJson(
                     com.google.gson.JsonParser.parseString(SD_SCHEDULER).getAsJsonObject()));
@@ -115,7 +115,7 @@ public final class BenchTrainerCommand implements Callable<Integer> {
             FreeMemory.returnNative();
             long weights = probe.read().currentBytes();
             System.out.printf(Locale.ROOT, "%s UNet, random weights held as %s (compute fp32), LoRA rank 4 (%d "
-                    + "parameters); resident set with weights: %s%n", preset, weightsDtype, lora.parameterCount(),
+                    + "parameters); resident set with weights: %s%n", preset, weightsDtype, lora.parameters().count(),
                     gib(weights));
 
             int latent = resolution / VAE_SCALE;
@@ -177,7 +177,7 @@ public final class BenchTrainerCommand implements Callable<Integer> {
                 TrainingConfig cfg = TrainingConfig.builder("bench").schedule(p.schedule()).steps(p.steps())
                         .resolution(resolution).resizeRatio(p.ratio()).zoPerturbations(perturbations)
                         .gradientCheckpointing(gradientCheckpointing).checkpointEvery(0).build();
-                Resolutions res = Resolutions.of(cfg, resolution, VAE_SCALE, config.levels());
+                Resolutions res = Resolutions.of(cfg.resolution(), cfg.resizeRatio(), resolution, VAE_SCALE, config.levels());
                 System.out.printf(Locale.ROOT, "%s: %d step(s), high %d px, low %d px ...%n", e.getKey(), p.steps(),
                         res.high(), res.low());
                 TrainingLoop.Outcome o;

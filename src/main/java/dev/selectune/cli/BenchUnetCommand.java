@@ -71,7 +71,8 @@ public final class BenchUnetCommand implements Callable<Integer> {
     Integer threads;
 
     @Option(names = "--malloc-threshold", defaultValue = "" + NativeAllocator.DEFAULT_THRESHOLD_BYTES, description = "glibc mmap/trim threshold in bytes "
-            + "(see NativeAllocator), so freed tensors leave the resident set; 0 keeps glibc's dynamic default")
+            + "(see NativeAllocator), so freed tensors leave the resident set; 0 keeps the process's setting "
+            + "(start with SELECTUNE_MALLOC_THRESHOLD=0 for glibc's dynamic default)")
     int mallocThreshold;
 
     @Option(names = "--kernels", defaultValue = "fused", description = "fused (libtorch's attention, group norm and "
@@ -95,7 +96,9 @@ public final class BenchUnetCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--backward must be checkpointed, plain or none, got " + backward);
         }
         Kernels.setMode(Kernels.Mode.parse(kernels));
-        boolean mallocFixed = mallocThreshold > 0 && NativeAllocator.returnLargeBlocksToOs(mallocThreshold);
+        if (mallocThreshold > 0) {
+            NativeAllocator.returnLargeBlocksToOs(mallocThreshold);
+        }
         Engine.getEngine("PyTorch");
         if (threads != null) {
             JniUtils.setNumThreads(threads);
@@ -113,7 +116,9 @@ public final class BenchUnetCommand implements Callable<Integer> {
         result.put("device", "cpu");
         result.put("intra_op_threads", JniUtils.getNumThreads());
         result.put("kernels", Kernels.mode().toString());
-        result.put("malloc_mmap_threshold_bytes", mallocFixed ? mallocThreshold : "glibc default (dynamic)");
+        // What is in force, not what was asked: the runtime may have fixed a threshold before this command ran.
+        int fixed = NativeAllocator.fixedThresholdBytes();
+        result.put("malloc_mmap_threshold_bytes", fixed > 0 ? fixed : "glibc default (dynamic)");
         // The machine may be shared: the load says how much of it this run had.
         result.put("load_average_1m_at_start", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
 
@@ -193,9 +198,9 @@ public final class BenchUnetCommand implements Callable<Integer> {
 
             if (!backward.equals("none")) {
                 try (LoraNetwork lora = LoraNetwork.create(unet, loraRank, loraRank, 0, base)) {
-                    lora.setTrainable(true);
+                    lora.parameters().setTrainable(true);
                     result.put("lora_rank", loraRank);
-                    result.put("lora_parameters", lora.parameterCount());
+                    result.put("lora_parameters", lora.parameters().count());
                     result.put("backward_mode", backward);
                     result.put("backward_checkpointed", unet.checkpointsBackward(backward.equals("checkpointed")));
                     probe.reset();
@@ -206,7 +211,7 @@ public final class BenchUnetCommand implements Callable<Integer> {
                                     in.added(step), out -> out.sub(target).square().mean(),
                                     backward.equals("checkpointed"));
                             loss.getFloat();
-                            lora.zeroGradients();
+                            lora.parameters().zeroGradients();
                         }
                     });
                     result.put("backward_seconds", bwd[0]);

@@ -2,11 +2,11 @@ package dev.selectune.cli;
 
 import ai.djl.Device;
 import ai.djl.ndarray.types.DataType;
+import dev.selectune.diffusion.PipelineException;
 import dev.selectune.diffusion.lora.LoraException;
 import dev.selectune.diffusion.nn.WeightsDtype;
 import dev.selectune.diffusion.nn.WeightsException;
 import dev.selectune.diffusion.pipeline.GenerationRequest;
-import dev.selectune.diffusion.pipeline.PipelineException;
 import dev.selectune.diffusion.pipeline.StableDiffusionPipeline;
 import dev.selectune.diffusion.safetensors.SafeTensorsException;
 import picocli.CommandLine.Command;

@@ -10,6 +10,7 @@ import dev.selectune.training.StepReport;
 import dev.selectune.training.TrainingConfig;
 import dev.selectune.training.TrainingOverrides;
 import dev.selectune.training.TrainingResult;
+import dev.selectune.training.schedule.Schedule;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 

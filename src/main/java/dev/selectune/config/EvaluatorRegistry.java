@@ -1,10 +1,10 @@
 package dev.selectune.config;
 
 import ai.djl.Device;
-import dev.selectune.evaluation.EvaluationException;
 import dev.selectune.evaluation.Evaluator;
-import dev.selectune.evaluation.JsonFields;
 import dev.selectune.evaluation.image.ImageProcessor;
+import dev.selectune.evaluation.io.EvaluationException;
+import dev.selectune.evaluation.io.JsonFields;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;

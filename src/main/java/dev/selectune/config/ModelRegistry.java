@@ -1,7 +1,7 @@
 package dev.selectune.config;
 
+import dev.selectune.diffusion.PipelineException;
 import dev.selectune.diffusion.pipeline.ModelInfo;
-import dev.selectune.diffusion.pipeline.PipelineException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;

@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import dev.selectune.evaluation.image.ImageProcessor;
 import dev.selectune.evaluation.image.Rgb8Image;
+import dev.selectune.evaluation.io.EvaluationException;
 import dev.selectune.evaluation.models.CLIPModel;
 import dev.selectune.evaluation.models.ViTModel;
 

@@ -1,6 +1,7 @@
 package dev.selectune.evaluation;
 
 import dev.selectune.evaluation.image.Rgb8Image;
+import dev.selectune.evaluation.io.EvaluationException;
 import dev.selectune.training.data.ImageDecoder;
 
 import java.io.IOException;

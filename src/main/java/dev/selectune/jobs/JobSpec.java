@@ -4,6 +4,10 @@ import dev.selectune.training.TrainingConfig;
 import dev.selectune.training.TrainingOverrides;
 import tools.jackson.databind.annotation.JsonDeserialize;
 import tools.jackson.databind.annotation.JsonSerialize;
+import com.fasterxml.jackson.annotation.JsonInclude;
+import dev.selectune.training.schedule.Schedule;
+import tools.jackson.databind.PropertyNamingStrategies;
+import tools.jackson.databind.annotation.JsonNaming;
 
 import java.util.ArrayList;
 import java.util.List;

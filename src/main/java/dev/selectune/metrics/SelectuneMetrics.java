@@ -2,7 +2,7 @@ package dev.selectune.metrics;
 
 import dev.selectune.training.MemorySummary;
 import dev.selectune.training.StepReport;
-import dev.selectune.training.Strategy;
+import dev.selectune.training.schedule.Strategy;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;

@@ -1,6 +1,7 @@
 package dev.selectune.training;
 
 import ai.djl.ndarray.NDArray;
+import dev.selectune.training.data.Conditioning;
 
 import java.util.function.Function;
 

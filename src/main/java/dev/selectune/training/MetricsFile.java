@@ -7,6 +7,8 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonPrimitive;
 import com.google.gson.JsonSerializer;
+import dev.selectune.training.schedule.Schedule;
+import dev.selectune.training.schedule.Strategy;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -7,10 +7,11 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import dev.selectune.diffusion.lora.LoraFormat;
 import dev.selectune.diffusion.lora.LoraNetwork;
+import dev.selectune.diffusion.lora.LoraParameters;
 import dev.selectune.diffusion.nn.Autograd;
 import dev.selectune.diffusion.nn.Precision;
-import dev.selectune.diffusion.nn.WeightsDtype;
 import dev.selectune.diffusion.nn.TorchRuntime;
+import dev.selectune.diffusion.nn.WeightsDtype;
 import dev.selectune.diffusion.pipeline.Generation;
 import dev.selectune.diffusion.pipeline.GenerationRequest;
 import dev.selectune.diffusion.pipeline.ModelInfo;
@@ -22,7 +23,7 @@ import dev.selectune.diffusion.schedulers.DDPMScheduler;
 import dev.selectune.diffusion.schedulers.SchedulerConfig;
 import dev.selectune.diffusion.unet.UNet2DConditionModel;
 import dev.selectune.diffusion.vae.AutoencoderKL;
-import dev.selectune.training.checkpoint.TrainingCheckpoint;
+import dev.selectune.training.data.Conditioning;
 import dev.selectune.training.data.PromptEncoder;
 import dev.selectune.training.data.Resolutions;
 import dev.selectune.training.data.TrainingData;
@@ -60,7 +61,7 @@ public final class SelectiveTrainer {
     }
 
     /**
-     * @param images      1 to {@link TrainingConfig#MAX_IMAGES} encoded images (JPEG, PNG, WebP)
+     * @param images      1 to {@link TrainingDataBuilder#MAX_IMAGES} encoded images (JPEG, PNG, WebP)
      * @param checkpoints where periodic and cancellation checkpoints go; a stored checkpoint is resumed from
      * @throws IllegalArgumentException bad input (unreadable or too-small image, invalid config), before any step
      */
@@ -70,7 +71,7 @@ public final class SelectiveTrainer {
         PipelineFolder folder = PipelineFolder.open(modelDir);
         ModelInfo info = folder.info();
         int levels = folder.config("unet").getAsJsonArray("block_out_channels").size();
-        Resolutions res = Resolutions.of(config, info.nativeResolution(), info.vaeScaleFactor(), levels);
+        Resolutions res = Resolutions.of(config.resolution(), config.resizeRatio(), info.nativeResolution(), info.vaeScaleFactor(), levels);
         List<BufferedImage> decoded = TrainingDataBuilder.decodeAll(images, res);
         // No seed given: a resumed job keeps the one its checkpoint was taken with, a new job draws one.
         long seed = config.seed() != null ? config.seed() : checkpoints.load()
@@ -91,7 +92,7 @@ public final class SelectiveTrainer {
                 long loraSeed = StepRandom.forPurpose(seed, "lora-init").nextLong();
                 try (LoraNetwork lora = LoraNetwork.create(unet.model(), config.rank(), config.loraAlphaOrRank(),
                         loraSeed, root)) {
-                    LoraParameters params = new LoraParameters(new ArrayList<>(lora.adapters().values()));
+                    LoraParameters params = lora.parameters();
                     TrainingLoop loop = new TrainingLoop(new UNetDenoiser(unet.model()), params, scheduler, data,
                             config, seed, root, MemoryProbe.forDevice(device));
                     // Nothing records a graph unless a BP step asks for it (grad mode is on in new threads).
@@ -112,8 +113,8 @@ public final class SelectiveTrainer {
                                 TrainingConfig config, Resolutions res, Precision dtype, NDManager root) {
         try (AutoencoderKL vae = folder.loadVae(device, dtype);
              TextEncoders text = folder.loadTextEncoders(device, dtype)) {
-            return TrainingDataBuilder.encode(images, classImages, config, res, vae, promptEncoder(text),
-                    root.newSubManager());
+            return TrainingDataBuilder.encode(images, classImages, config.horizontalFlip(), config.instancePrompt(),
+                    config.classPrompt(), res, vae, promptEncoder(text), root.newSubManager());
         }
     }
 

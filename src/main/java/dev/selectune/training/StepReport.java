@@ -1,5 +1,7 @@
 package dev.selectune.training;
 
+import dev.selectune.training.schedule.Strategy;
+
 /**
  * What one training step did.
  *

@@ -1,5 +1,7 @@
 package dev.selectune.training;
 
+import dev.selectune.diffusion.nn.WeightsDtype;
+import dev.selectune.training.schedule.Schedule;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -118,8 +120,6 @@ public record TrainingConfig(
 
     /** The options above, read once: defaults, bounds, JSON names, CLI flags. */
     public static final HyperparameterSet<TrainingConfig> HYPERPARAMETERS = HyperparameterSet.of(TrainingConfig.class);
-
-    public static final int MAX_IMAGES = 50;
     public static final int MAX_VALIDATION_PROMPTS = 16;
     public static final int MAX_PROMPT_CHARS = 2000;
 

@@ -1,5 +1,7 @@
 package dev.selectune.training;
 
+import dev.selectune.training.schedule.Strategy;
+
 /**
  * A step whose loss or update is not finite: training stops there, so a job fails with this message instead of
  * publishing a LoRA of NaNs as a success. It is an {@link IllegalArgumentException} because the cause is the

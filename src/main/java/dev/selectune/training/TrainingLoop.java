@@ -3,17 +3,20 @@ package dev.selectune.training;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.DataType;
+import dev.selectune.diffusion.lora.LoraParameters;
 import dev.selectune.diffusion.nn.Autograd;
+import dev.selectune.diffusion.nn.Precision;
 import dev.selectune.diffusion.nn.Scalars;
 import dev.selectune.diffusion.schedulers.DDPMScheduler;
-import dev.selectune.training.checkpoint.JobFingerprint;
-import dev.selectune.training.checkpoint.TrainingCheckpoint;
+import dev.selectune.training.data.Conditioning;
 import dev.selectune.training.data.TrainingData;
 import dev.selectune.training.memory.FreeMemory;
 import dev.selectune.training.memory.MemoryProbe;
 import dev.selectune.training.optim.AdamW;
 import dev.selectune.training.optim.GradientClipping;
 import dev.selectune.training.optim.MeZO;
+import dev.selectune.training.schedule.Strategy;
 import dev.selectune.training.schedule.StrategyChooser;
 
 import java.nio.charset.StandardCharsets;
@@ -64,14 +67,15 @@ public final class TrainingLoop {
         this.seed = seed;
         this.stateManager = stateManager;
         this.probe = probe;
-        this.chooser = StrategyChooser.of(config);
+        this.chooser = new StrategyChooser(config.schedule(), config.k(), config.tMid(), config.tMax(),
+                config.steps());
         this.adam = new AdamW(params.masters(), stateManager, config.learningRate(), config.adamBeta1(),
                 config.adamBeta2(), config.adamEpsilon(), config.weightDecay());
         this.mezo = new MeZO(config.zoEpsilon(), config.zoLearningRate(), config.zoPerturbations());
     }
 
     public Outcome run(StepListener listener, CancellationToken cancel, CheckpointStore checkpoints) {
-        params.requireGradients();
+        params.setTrainable(true);
         if (!probe.isGpu()) {
             // Loading and encoding left the JVM heap large and garbage-touched; shrunk now, it stays small.
             FreeMemory.returnJavaHeap();
@@ -174,7 +178,7 @@ public final class TrainingLoop {
             loss += denoiser.lossAndBackward(prior.noisy(), t, prior.cond(),
                     pred -> Scalars.mul(mse(pred, prior.target()), weight), checkpointed).getFloat();
         }
-        List<NDArray> grads = params.gradients();
+        List<NDArray> grads = gradientsOrZeros();
         try {
             GradientClipping.clipByGlobalNorm(grads, config.maxGradNorm());
             adam.step(grads);
@@ -184,6 +188,22 @@ public final class TrainingLoop {
         params.zeroGradients();
         params.syncWorkingCopies();
         return loss;
+    }
+
+    /**
+     * The gradients of the masters, zeros for a parameter the backward did not reach (AdamW then still moves it by
+     * its moments and weight decay).
+     */
+    private List<NDArray> gradientsOrZeros() {
+        List<NDArray> grads = params.gradients();
+        List<NDArray> masters = params.masters();
+        for (int i = 0; i < grads.size(); i++) {
+            if (grads.get(i) == null) {
+                NDArray master = masters.get(i);
+                grads.set(i, master.getManager().zeros(master.getShape(), DataType.FLOAT32));
+            }
+        }
+        return grads;
     }
 
     /** ZO-high: MeZO with this step's noise and timestep fixed for every evaluation. */
@@ -205,8 +225,7 @@ public final class TrainingLoop {
 
     private static NDArray mse(NDArray prediction, NDArray target) {
         // Under an FP16 UNet the prediction is FP16; the target is not part of the graph, so casting it is free.
-        NDArray t = target.getDataType() == prediction.getDataType() ? target
-                : target.toType(prediction.getDataType(), false);
+        NDArray t = Precision.cast(target, prediction.getDataType());
         return prediction.sub(t).square().mean();
     }
 

@@ -2,6 +2,7 @@ package dev.selectune.training;
 
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import dev.selectune.training.schedule.Schedule;
 import java.util.List;
 import java.util.Map;
 

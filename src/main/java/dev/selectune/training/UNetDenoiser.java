@@ -1,8 +1,10 @@
 package dev.selectune.training;
 
 import ai.djl.ndarray.NDArray;
+import dev.selectune.diffusion.nn.Precision;
 import dev.selectune.diffusion.unet.AddedConditions;
 import dev.selectune.diffusion.unet.UNet2DConditionModel;
+import dev.selectune.training.data.Conditioning;
 
 import java.util.function.Function;
 
@@ -32,7 +34,7 @@ public final class UNetDenoiser implements Denoiser {
 
     /** The cached latents and text states are FP32; an FP16 UNet takes FP16 (no graph runs through them). */
     private NDArray asModelType(NDArray x) {
-        return x.getDataType() == unet.dataType() ? x : x.toType(unet.dataType(), false);
+        return Precision.cast(x, unet.dataType());
     }
 
     private static AddedConditions added(Conditioning cond) {

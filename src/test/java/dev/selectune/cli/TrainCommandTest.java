@@ -1,7 +1,7 @@
 package dev.selectune.cli;
 
-import dev.selectune.training.Schedule;
 import dev.selectune.training.TrainingConfig;
+import dev.selectune.training.schedule.Schedule;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 

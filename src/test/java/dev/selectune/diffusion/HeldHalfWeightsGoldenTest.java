@@ -119,14 +119,14 @@ class HeldHalfWeightsGoldenTest {
             }
             try (LoraNetwork lora = LoraNetwork.load(file, unet, owned.manager())) {
                 actual.put("lora.out", keep(unet.forward(run.tensor("unet.sample"), t, context, added), run));
-                lora.setTrainable(true);
+                lora.parameters().setTrainable(true);
                 NDArray target = run.tensor("lora.target");
                 unet.lossAndBackward(run.tensor("unet.sample"), t, context, added,
                         out -> out.sub(target).square().mean(), false);
-                List<String> names = lora.parameterNames();
-                List<NDArray> grads = lora.gradients();
+                List<String> names = lora.parameters().names();
+                List<NDArray> grads = lora.parameters().gradients();
                 for (int i = 0; i < names.size(); i++) {
-                    String entry = "lora.grad." + names.get(i);
+                    String entry = "lora.grad.unet." + names.get(i);
                     if (run.has(entry)) {
                         if (grads.get(i) == null) {
                             fail(entry + ": no gradient reached the LoRA master with fp16-held base weights");
@@ -134,7 +134,7 @@ class HeldHalfWeightsGoldenTest {
                         actual.put(entry, keep(grads.get(i), run));
                     }
                 }
-                lora.setTrainable(false);
+                lora.parameters().setTrainable(false);
             }
         }
     }

@@ -6,14 +6,14 @@ import dev.selectune.config.ModelRegistry;
 import dev.selectune.metrics.SelectuneMetrics;
 import dev.selectune.storage.BlobStore;
 import dev.selectune.training.MemorySummary;
-import dev.selectune.training.TrainingResult;
 import dev.selectune.training.StepReport;
-import dev.selectune.training.Strategy;
 import dev.selectune.training.TrainingConfig;
+import dev.selectune.training.TrainingResult;
+import dev.selectune.training.schedule.Strategy;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import tools.jackson.databind.json.JsonMapper;
 import org.springframework.beans.factory.annotation.Autowired;
+import tools.jackson.databind.json.JsonMapper;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;

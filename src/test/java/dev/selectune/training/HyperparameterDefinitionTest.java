@@ -2,7 +2,7 @@ package dev.selectune.training;
 
 import dev.selectune.OpenApiDocument;
 import dev.selectune.diffusion.nn.WeightsDtype;
-import dev.selectune.training.checkpoint.JobFingerprint;
+import dev.selectune.training.JobFingerprint;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;

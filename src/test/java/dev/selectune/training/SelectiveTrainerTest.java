@@ -5,6 +5,7 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.selectune.diffusion.GoldenCase;
 import dev.selectune.diffusion.safetensors.SafeTensorsFile;
+import dev.selectune.training.schedule.Schedule;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -4,12 +4,14 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import com.google.gson.JsonParser;
 import dev.selectune.diffusion.lora.LoraAdapter;
+import dev.selectune.diffusion.lora.LoraParameters;
 import dev.selectune.diffusion.nn.Autograd;
 import dev.selectune.diffusion.nn.Linear;
 import dev.selectune.diffusion.schedulers.DDPMScheduler;
 import dev.selectune.diffusion.schedulers.SchedulerConfig;
-import com.google.gson.JsonParser;
+import dev.selectune.training.data.Conditioning;
 
 import java.util.List;
 import java.util.SplittableRandom;
@@ -25,20 +27,24 @@ final class ToyDenoiser implements Denoiser {
     static final int HIDDEN = 16;
     private final Linear first;
     private final Linear second;
+    private final LoraAdapter firstLora;
+    private final LoraAdapter secondLora;
 
     ToyDenoiser(NDManager manager, long seed) {
         SplittableRandom random = new SplittableRandom(seed);
         first = new Linear("toy.first", normal(manager, random, 0.5f, HIDDEN, CHANNELS), null);
         second = new Linear("toy.second", normal(manager, random, 0.25f, CHANNELS, HIDDEN), null);
         // B starts non-zero here (unlike PEFT's init) so that A receives gradients from the first step.
-        first.setLora(new LoraAdapter("toy.first", 2, 2f, normal(manager, random, 0.3f, 2, CHANNELS),
-                normal(manager, random, 0.1f, HIDDEN, 2), DataType.FLOAT32));
-        second.setLora(new LoraAdapter("toy.second", 2, 2f, normal(manager, random, 0.3f, 2, HIDDEN),
-                normal(manager, random, 0.1f, CHANNELS, 2), DataType.FLOAT32));
+        firstLora = new LoraAdapter("toy.first", 2, 2f, normal(manager, random, 0.3f, 2, CHANNELS),
+                normal(manager, random, 0.1f, HIDDEN, 2), DataType.FLOAT32);
+        secondLora = new LoraAdapter("toy.second", 2, 2f, normal(manager, random, 0.3f, 2, HIDDEN),
+                normal(manager, random, 0.1f, CHANNELS, 2), DataType.FLOAT32);
+        first.setAdapter(firstLora);
+        second.setAdapter(secondLora);
     }
 
     LoraParameters parameters() {
-        return new LoraParameters(List.of(first.lora(), second.lora()));
+        return new LoraParameters(List.of(firstLora, secondLora));
     }
 
     @Override

@@ -7,12 +7,15 @@ import ai.djl.ndarray.types.Shape;
 import dev.selectune.diffusion.GoldenCase;
 import dev.selectune.diffusion.lora.LoraAdapter;
 import dev.selectune.diffusion.lora.LoraNetwork;
+import dev.selectune.diffusion.lora.LoraParameters;
 import dev.selectune.diffusion.nn.Autograd;
-import dev.selectune.diffusion.unet.UNet2DConditionModel;
 import dev.selectune.diffusion.schedulers.DDPMScheduler;
+import dev.selectune.diffusion.unet.UNet2DConditionModel;
+import dev.selectune.training.data.Conditioning;
 import dev.selectune.training.data.TrainingData;
 import dev.selectune.training.memory.MemoryProbe;
 import dev.selectune.training.optim.MeZO;
+import dev.selectune.training.schedule.Schedule;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -52,20 +55,23 @@ class UNetStrategiesTest {
                     a.up().muli(0.05f);
                 }
             });
-            LoraParameters params = new LoraParameters(new ArrayList<>(lora.adapters().values()));
+            LoraParameters params = lora.parameters();
             UNetDenoiser denoiser = new UNetDenoiser(unet);
             NDArray x = randn(m, r, 1f, 1, 4, 16, 16);
             NDArray target = randn(m, r, 1f, 1, 4, 16, 16);
             Conditioning cond = Conditioning.of(randn(m, r, 1f, 1, 77, 32));
             int t = 400;
 
-            params.requireGradients();
+            params.setTrainable(true);
             denoiser.lossAndBackward(x, t, cond, pred -> pred.sub(target).square().mean(), false);
             List<float[]> grads = params.gradients().stream().map(NDArray::toFloatArray).toList();
             params.zeroGradients();
 
             for (long seed : new long[] {101, 102, 103}) {
-                List<float[]> z = MeZO.noise(params.masters(), seed);
+                // z(seed) as MeZO draws it: the perturbation of zeros with scale 1.
+                List<NDArray> zeros = params.masters().stream().map(p -> m.zeros(p.getShape(), DataType.FLOAT32)).toList();
+                MeZO.perturb(zeros, seed, 1, () -> { });
+                List<float[]> z = zeros.stream().map(NDArray::toFloatArray).toList();
                 double directional = 0;
                 for (int i = 0; i < z.size(); i++) {
                     for (int j = 0; j < z.get(i).length; j++) {
@@ -90,7 +96,7 @@ class UNetStrategiesTest {
             UNet2DConditionModel unet = UNet2DConditionModel.load(GoldenCase.resource("tiny-sd15").resolve("unet"), m,
                     DataType.FLOAT32);
             LoraNetwork lora = LoraNetwork.create(unet, 4, 4f, 3, m);
-            LoraParameters params = new LoraParameters(new ArrayList<>(lora.adapters().values()));
+            LoraParameters params = lora.parameters();
             UNetDenoiser denoiser = new UNetDenoiser(unet);
             SplittableRandom r = new SplittableRandom(23);
             NDManager dataManager = m.newSubManager();

@@ -6,19 +6,19 @@ import dev.selectune.diffusion.nn.Linear;
 import dev.selectune.diffusion.nn.Scopes;
 import dev.selectune.diffusion.nn.Weights;
 
-/** {@code mlp}: fc1 -> hidden_act (quick_gelu for OpenAI CLIP, exact gelu for OpenCLIP) -> fc2. */
+/** {@code mlp}: fc1 -> hidden_act (quick_gelu for OpenAI CLIP, exact gelu for OpenCLIP and ViT) -> fc2. */
 public final class CLIPMLP {
     private final Linear fc1;
     private final Linear fc2;
     private final String activation;
 
-    private CLIPMLP(Linear fc1, Linear fc2, String activation) {
+    public CLIPMLP(Linear fc1, Linear fc2, String activation) {
         this.fc1 = fc1;
         this.fc2 = fc2;
         this.activation = activation;
     }
 
-    public static CLIPMLP load(Weights w, CLIPTextConfig config) {
+    public static CLIPMLP load(Weights w, EncoderLayerConfig config) {
         return new CLIPMLP(Linear.load(w.child("fc1"), config.hiddenSize(), config.intermediateSize(), true),
                 Linear.load(w.child("fc2"), config.intermediateSize(), config.hiddenSize(), true), config.hiddenAct());
     }

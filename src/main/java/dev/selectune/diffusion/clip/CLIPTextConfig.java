@@ -3,8 +3,8 @@ package dev.selectune.diffusion.clip;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import dev.selectune.diffusion.PipelineException;
 import dev.selectune.diffusion.nn.Activations;
-import dev.selectune.diffusion.pipeline.PipelineException;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -19,7 +19,8 @@ import java.nio.file.Path;
  */
 public record CLIPTextConfig(int vocabSize, int hiddenSize, int intermediateSize, int projectionDim,
                              int numHiddenLayers, int numAttentionHeads, int maxPositionEmbeddings,
-                             String hiddenAct, float layerNormEps, int bosTokenId, int eosTokenId, int padTokenId) {
+                             String hiddenAct, float layerNormEps, int bosTokenId, int eosTokenId, int padTokenId)
+        implements EncoderLayerConfig {
 
     public CLIPTextConfig {
         if (hiddenSize <= 0 || numAttentionHeads <= 0 || hiddenSize % numAttentionHeads != 0) {
@@ -33,6 +34,7 @@ public record CLIPTextConfig(int vocabSize, int hiddenSize, int intermediateSize
         Activations.requireKnown("CLIP text config field hidden_act", hiddenAct);
     }
 
+    @Override
     public int headDim() {
         return hiddenSize / numAttentionHeads;
     }

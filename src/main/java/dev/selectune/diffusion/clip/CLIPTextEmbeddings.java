@@ -3,6 +3,7 @@ package dev.selectune.diffusion.clip;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.SparseFormat;
+import dev.selectune.diffusion.nn.Precision;
 import dev.selectune.diffusion.nn.Scopes;
 import dev.selectune.diffusion.nn.Weights;
 
@@ -29,7 +30,7 @@ public final class CLIPTextEmbeddings {
     }
 
     private NDArray compute(NDArray rows) {
-        return rows.getDataType() == computeType ? rows : rows.toType(computeType, false);
+        return Precision.cast(rows, computeType);
     }
 
     /** @param inputIds (B, T) integer ids, T at most max_position_embeddings; returns (B, T, D) */
@@ -40,7 +41,7 @@ public final class CLIPTextEmbeddings {
                     + positionEmbedding.getShape().get(0));
         }
         return Scopes.run(() -> {
-            NDArray ids = inputIds.getDataType() == DataType.INT64 ? inputIds : inputIds.toType(DataType.INT64, false);
+            NDArray ids = Precision.cast(inputIds, DataType.INT64);
             NDArray embedded = ai.djl.nn.core.Embedding.embedding(ids, tokenEmbedding, SparseFormat.DENSE).singletonOrThrow();
             NDArray positions = positionEmbedding.get("0:{}", tokens);
             // Tables held in half precision (Precision.held) are looked up first and only the rows used are cast.

@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.selectune.diffusion.nn.LayerNorm;
+import dev.selectune.diffusion.nn.Precision;
 import dev.selectune.diffusion.nn.Scopes;
 import dev.selectune.diffusion.nn.Weights;
 
@@ -103,11 +104,6 @@ public final class CLIPTextTransformer {
         });
     }
 
-    /** {@code final_layer_norm}, for callers that take an earlier hidden state and normalize it (diffusers' clip_skip). */
-    public NDArray finalLayerNorm(NDArray hiddenState) {
-        return finalLayerNorm.forward(hiddenState);
-    }
-
     private NDArray pool(NDArray lastHiddenState, NDArray inputIds) {
         long[] ids = inputIds.toLongArray();
         int batch = (int) inputIds.getShape().get(0);
@@ -145,6 +141,6 @@ public final class CLIPTextTransformer {
         }
         NDArray m = inputIds.getManager().create(mask, new Shape(t, t));
         // In fp16 the large negative becomes -inf, which softmax handles: every row keeps its diagonal.
-        return m.getDataType() == dtype ? m : m.toType(dtype, false);
+        return Precision.cast(m, dtype);
     }
 }

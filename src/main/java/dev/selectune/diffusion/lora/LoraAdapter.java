@@ -3,6 +3,7 @@ package dev.selectune.diffusion.lora;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import dev.selectune.diffusion.nn.Autograd;
+import dev.selectune.diffusion.nn.LinearAdapter;
 import dev.selectune.diffusion.nn.Scalars;
 import dev.selectune.diffusion.nn.Scopes;
 
@@ -15,7 +16,7 @@ import dev.selectune.diffusion.nn.Scopes;
  * graph in DJL; after a backward the trainer reads the working copies' gradients, updates the masters, and calls
  * {@link #syncWorkingCopies()}. In FLOAT32 the working copies are the masters themselves.
  */
-public final class LoraAdapter {
+public final class LoraAdapter implements LinearAdapter {
     private final String modulePath;
     private final int rank;
     private final float alpha;
@@ -76,14 +77,6 @@ public final class LoraAdapter {
         return workingUp;
     }
 
-    public boolean hasSeparateWorkingCopies() {
-        return workingDown != down;
-    }
-
-    public float userScale() {
-        return userScale;
-    }
-
     /** The user's strength at inference (diffusers' {@code cross_attention_kwargs={"scale": s}}); 1 for training. */
     public void setUserScale(float userScale) {
         this.userScale = userScale;
@@ -116,6 +109,7 @@ public final class LoraAdapter {
     }
 
     /** scale * B (A x) for x (..., in). */
+    @Override
     public NDArray apply(NDArray x) {
         return Scopes.run(() -> {
             NDArray ax = ai.djl.nn.core.Linear.linear(x, workingDown).singletonOrThrow();

@@ -48,12 +48,14 @@ public final class LoraNetwork implements AutoCloseable {
     private final NDManager manager;
     private final Map<String, Linear> targets;
     private final Map<String, LoraAdapter> adapters;
+    private final LoraParameters parameters;
 
     private LoraNetwork(NDManager manager, Map<String, Linear> targets, Map<String, LoraAdapter> adapters) {
         this.manager = manager;
         this.targets = targets;
         this.adapters = Collections.unmodifiableMap(adapters);
-        adapters.forEach((path, a) -> targets.get(path).setLora(a));
+        this.parameters = new LoraParameters(new ArrayList<>(adapters.values()));
+        adapters.forEach((path, a) -> targets.get(path).setAdapter(a));
     }
 
     /**
@@ -305,56 +307,9 @@ public final class LoraNetwork implements AutoCloseable {
         return adapters;
     }
 
-    /** The FLOAT32 masters, [A, B] per module in module order: what the optimizer updates and checkpoints hold. */
-    public List<NDArray> parameters() {
-        List<NDArray> out = new ArrayList<>();
-        for (LoraAdapter a : adapters.values()) {
-            out.add(a.down());
-            out.add(a.up());
-        }
-        return out;
-    }
-
-    /** The tensors the forward uses, aligned with {@link #parameters()}; gradients land on these. */
-    public List<NDArray> workingParameters() {
-        List<NDArray> out = new ArrayList<>();
-        for (LoraAdapter a : adapters.values()) {
-            out.add(a.workingDown());
-            out.add(a.workingUp());
-        }
-        return out;
-    }
-
-    /** The PEFT key of each of {@link #parameters()} ({@code unet.<path>.lora_A.weight}, ...). */
-    public List<String> parameterNames() {
-        List<String> out = new ArrayList<>();
-        for (String path : adapters.keySet()) {
-            out.add("unet." + path + ".lora_A.weight");
-            out.add("unet." + path + ".lora_B.weight");
-        }
-        return out;
-    }
-
-    /** Makes the working tensors require gradients (for backprop) or not (inference, zeroth-order steps). */
-    public void setTrainable(boolean trainable) {
-        for (NDArray p : workingParameters()) {
-            p.setRequiresGradient(trainable);
-        }
-    }
-
-    /** Gradients of {@link #workingParameters()} after a backward (null where none arrived). */
-    public List<NDArray> gradients() {
-        List<NDArray> out = new ArrayList<>();
-        for (NDArray p : workingParameters()) {
-            out.add(Autograd.gradientOrNull(p));
-        }
-        return out;
-    }
-
-    public void zeroGradients() {
-        for (NDArray p : workingParameters()) {
-            Autograd.zeroGradient(p);
-        }
+    /** The adapters' trainable tensors, in module order. */
+    public LoraParameters parameters() {
+        return parameters;
     }
 
     /** The user's strength at inference (1 = as trained, 0 = base model). */
@@ -362,16 +317,12 @@ public final class LoraNetwork implements AutoCloseable {
         adapters.values().forEach(a -> a.setUserScale(scale));
     }
 
-    public long parameterCount() {
-        return adapters.values().stream().mapToLong(LoraAdapter::parameterCount).sum();
-    }
-
     /** Removes the adapters from the UNet, which computes its base output again. */
     public void detach() {
         adapters.forEach((path, a) -> {
             Linear l = targets.get(path);
-            if (l.lora() == a) {
-                l.setLora(null);
+            if (l.adapter() == a) {
+                l.setAdapter(null);
             }
         });
     }

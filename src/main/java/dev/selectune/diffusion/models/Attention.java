@@ -3,11 +3,12 @@ package dev.selectune.diffusion.models;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import dev.selectune.diffusion.nn.Autograd;
 import dev.selectune.diffusion.nn.AttentionKernel;
+import dev.selectune.diffusion.nn.Autograd;
 import dev.selectune.diffusion.nn.GroupNorm;
 import dev.selectune.diffusion.nn.Kernels;
 import dev.selectune.diffusion.nn.Linear;
+import dev.selectune.diffusion.nn.Precision;
 import dev.selectune.diffusion.nn.Scopes;
 import dev.selectune.diffusion.nn.Weights;
 
@@ -108,17 +109,13 @@ public final class Attention {
         if (!upcast || type != DataType.FLOAT16 || Autograd.isEnabled() || Kernels.fused(q)) {
             return AttentionKernel.attendHeads(q, k, v, heads, scale);
         }
-        return AttentionKernel.attendHeads(q.toType(DataType.FLOAT32, false), k.toType(DataType.FLOAT32, false),
-                v.toType(DataType.FLOAT32, false), heads, scale).toType(type, false);
+        return Precision.cast(AttentionKernel.attendHeads(Precision.cast(q, DataType.FLOAT32),
+                Precision.cast(k, DataType.FLOAT32), Precision.cast(v, DataType.FLOAT32), heads, scale), type);
     }
 
     /** {@code to_q}, {@code to_k}, {@code to_v}, {@code to_out.0}: the layers a LoRA attaches to. */
     public List<Linear> projections() {
         return List.of(toQ, toK, toV, toOut);
-    }
-
-    public int heads() {
-        return heads;
     }
 
     public long headDim() {

@@ -25,7 +25,7 @@ public final class Activations {
 
     /** x * sigmoid(1.702 x), OpenAI CLIP's approximation. */
     public static NDArray quickGelu(NDArray x) {
-        return Scopes.run(() -> x.mul(x.mul(1.702f).getNDArrayInternal().sigmoid()));
+        return Scopes.run(() -> x.mul(Scalars.mul(x, 1.702f).getNDArrayInternal().sigmoid()));
     }
 
     /** Applies the activation named in a config ({@code silu}/{@code swish}, {@code gelu}, {@code quick_gelu}). */

@@ -12,35 +12,18 @@ import ai.djl.ndarray.types.Shape;
  * (B, heads, N, d) views: on the CPU that is the flash kernel, which never holds the whole score map and whose
  * backward keeps only the output and the log-sum-exp rather than every probability.
  *
- * <p>The fallback ({@link #attend}, over (batch*heads, tokens, head_dim)) is built from DJL's ops. Without gradients, the scores are computed one head and one block of query
- * rows at a time, each block at most {@link #budgetBytes()} and at most {@link #CACHE_BLOCK_BYTES}: a 64x64-latent
- * self-attention (4096x4096 per head) then never exists whole, and a block stays in the caches between the score
- * product, the softmax and the product with V (with head_dim 40 to 160 both products are memory-bound). Measured on
- * the 2-core CPU for SD1.5's first-level self-attention at 512x512, one thread: 64 MiB blocks over all heads 0.93 s,
- * per-head blocks of 2 MiB 0.45 s, 8 MiB 0.48 s, 16 MiB 0.57 s, 32 MiB 1.09 s. With two threads on the shared
- * machine, blocks below 8 MiB ran several times slower (each op too small to split), hence 16 MiB. With gradients the
- * full map is computed, since autograd keeps every block's probabilities anyway.
+ * <p>The fallback ({@link #attend}, over (batch*heads, tokens, head_dim)) is built from DJL's ops. Without
+ * gradients, the scores are computed one head and one block of query rows at a time, each block at most
+ * {@link #CACHE_BLOCK_BYTES}: a 64x64-latent self-attention (4096x4096 per head) then never exists whole, and a block
+ * stays in the caches between the score product, the softmax and the product with V (with head_dim 40 to 160 both
+ * products are memory-bound). Smaller blocks split each op too finely to use two threads; the size is measured in
+ * docs/engine.md. With gradients the full map is computed, since autograd keeps every block's probabilities anyway.
  */
 public final class AttentionKernel {
-    /** Default byte budget of one chunk of scores (64 MiB). */
-    public static final long DEFAULT_BUDGET = 64L << 20;
     /** Largest score block computed at once without gradients, sized for the L3 cache. */
     public static final long CACHE_BLOCK_BYTES = Long.getLong("selectune.attention.block-bytes", 16L << 20);
-    private static volatile long budgetBytes = Long.getLong("selectune.attention.chunk-bytes", DEFAULT_BUDGET);
 
     private AttentionKernel() {
-    }
-
-    public static long budgetBytes() {
-        return budgetBytes;
-    }
-
-    /** Sets the per-chunk score budget for forwards without gradients (process-wide). */
-    public static void setBudgetBytes(long bytes) {
-        if (bytes < 1024) {
-            throw new IllegalArgumentException("attention chunk budget must be at least 1 KiB, got " + bytes);
-        }
-        budgetBytes = bytes;
     }
 
     /**
@@ -102,7 +85,7 @@ public final class AttentionKernel {
         long n = q.getShape().get(1);
         long m = k.getShape().get(1);
         long bytesPerRow = m * q.getDataType().getNumOfBytes();
-        long block = Math.min(budgetBytes, CACHE_BLOCK_BYTES);
+        long block = CACHE_BLOCK_BYTES;
         return Scopes.run(() -> {
             NDArray kt = k.transpose(0, 2, 1);
             if (Autograd.isEnabled() || bh * n * bytesPerRow <= block) {

@@ -61,8 +61,7 @@ public final class GroupNorm {
             NDArray grouped = x.reshape(batch, groups, perGroup);
             NDArray centered = grouped.sub(grouped.mean(new int[] {2}, true));
             NDArray variance = centered.square().mean(new int[] {2}, true);
-            NDArray epsilon = x.getManager().full(new Shape(), eps, x.getDataType());
-            NDArray normed = centered.div(variance.add(epsilon).sqrt()).reshape(shape);
+            NDArray normed = centered.div(Scalars.add(variance, eps).sqrt()).reshape(shape);
             long[] affine = new long[shape.dimension()];
             java.util.Arrays.fill(affine, 1);
             affine[1] = channels;

@@ -1,11 +1,10 @@
 package dev.selectune.diffusion.nn;
 
 import ai.djl.ndarray.NDArray;
-import dev.selectune.diffusion.lora.LoraAdapter;
 
 /**
- * {@code torch.nn.Linear}: y = x W^T + b over the last axis, optionally with a LoRA adapter added,
- * y = W x + b + scale * B (A x). The base weight is frozen; only an attached adapter trains. A weight held in
+ * {@code torch.nn.Linear}: y = x W^T + b over the last axis, optionally with an adapter's term added,
+ * y = W x + b + delta(x) (a LoRA adapter: delta(x) = scale * B (A x)). The base weight is frozen; only an attached adapter trains. A weight held in
  * another dtype than the input's (fp16 on the CPU) is cast for the op ({@link Precision#withType}).
  */
 public final class Linear {
@@ -14,7 +13,7 @@ public final class Linear {
     private final NDArray bias;
     private final long inFeatures;
     private final long outFeatures;
-    private LoraAdapter lora;
+    private LinearAdapter adapter;
 
     public Linear(String path, NDArray weight, NDArray bias) {
         this.path = path;
@@ -34,10 +33,10 @@ public final class Linear {
     public NDArray forward(NDArray x) {
         NDArray y = OpProfile.time(OpProfile.Kind.LINEAR, () -> Precision.withType(weight, x.getDataType(),
                 w -> ai.djl.nn.core.Linear.linear(x, w, bias).singletonOrThrow()));
-        if (lora == null) {
+        if (adapter == null) {
             return y;
         }
-        try (NDArray delta = lora.apply(x)) {
+        try (NDArray delta = adapter.apply(x)) {
             return y.add(delta);
         } finally {
             y.close();
@@ -65,11 +64,12 @@ public final class Linear {
         return bias;
     }
 
-    public LoraAdapter lora() {
-        return lora;
+    /** The attached adapter, or null. */
+    public LinearAdapter adapter() {
+        return adapter;
     }
 
-    public void setLora(LoraAdapter lora) {
-        this.lora = lora;
+    public void setAdapter(LinearAdapter adapter) {
+        this.adapter = adapter;
     }
 }

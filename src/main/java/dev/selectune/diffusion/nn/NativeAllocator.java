@@ -9,25 +9,39 @@ import com.sun.jna.Platform;
  *
  * <p>libtorch allocates CPU tensors with plain malloc. glibc serves blocks above its mmap threshold with mmap and
  * unmaps them on free, but it raises that threshold every time such a block is freed (up to 32 MiB), after which
- * tensors of a few MiB come from the heap and stay resident when freed, fragmented. Measured on the SD1.5 UNet at
- * 512x512: a no-grad forward peaked 0.41-0.49 GiB above the weights and left 0.37-0.40 GiB resident afterwards;
- * with a fixed 1 MiB threshold it peaked 0.28 GiB and left 0.05 GiB.
+ * tensors of a few MiB come from the heap and stay resident when freed, fragmented: a UNet forward then leaves most
+ * of its peak resident afterwards.
  *
- * <p>The default threshold is 256 KiB. A backward at 256x256 (BP-low at r = 0.5) keeps hundreds of tensors of
- * 256 KiB to 1 MiB (the 16x16 and 8x8 levels); below a 1 MiB threshold they share the arenas with longer-lived small
- * blocks and leave holes. Measured on the SD1.5 UNet, forward and backward into the LoRA at 256x256: peak 0.77-0.80
- * GiB above the weights at 1 MiB, 0.67 at 256 KiB and 0.67 at 128 KiB; a 512x512 no-grad forward or backward peaks
- * the same at 256 KiB as at 1 MiB, and took as long (10.4-11.9 s against 9.5-12.3 s per forward, within the
- * machine's noise). This is the same as starting the process with {@code MALLOC_MMAP_THRESHOLD_} and
- * {@code MALLOC_TRIM_THRESHOLD_} set.
+ * <p>The default threshold is 256 KiB rather than 1 MiB: a backward at the low resolution keeps hundreds of tensors
+ * of 256 KiB to 1 MiB, which below a 1 MiB threshold share the arenas with longer-lived small blocks and leave holes.
+ * The figures behind both choices are in docs/engine.md. This is the same as starting the process with
+ * {@code MALLOC_MMAP_THRESHOLD_} and {@code MALLOC_TRIM_THRESHOLD_} set.
  */
 public final class NativeAllocator {
     /** The threshold {@link #returnLargeBlocksToOs()} sets. */
     public static final int DEFAULT_THRESHOLD_BYTES = 256 << 10;
     private static final int M_TRIM_THRESHOLD = -1;
     private static final int M_MMAP_THRESHOLD = -3;
+    /** The threshold fixed in this process, 0 while glibc's dynamic one is in place (it cannot be restored). */
+    private static volatile int fixedThresholdBytes;
 
     private NativeAllocator() {
+    }
+
+    /**
+     * Applies the process's setting, {@code SELECTUNE_MALLOC_THRESHOLD}: absent, {@link #DEFAULT_THRESHOLD_BYTES};
+     * 0, glibc's dynamic default stays; else that many bytes.
+     */
+    public static void applySetting(String value) {
+        int bytes = value == null ? DEFAULT_THRESHOLD_BYTES : Integer.parseInt(value.trim());
+        if (bytes > 0) {
+            returnLargeBlocksToOs(bytes);
+        }
+    }
+
+    /** The threshold fixed in this process, or 0 while glibc's dynamic default is in place. */
+    public static int fixedThresholdBytes() {
+        return fixedThresholdBytes;
     }
 
     /** As {@link #returnLargeBlocksToOs(int)} with {@link #DEFAULT_THRESHOLD_BYTES}. */
@@ -48,6 +62,9 @@ public final class NativeAllocator {
             Function mallopt = NativeLibrary.getInstance("c").getFunction("mallopt");
             boolean mmap = mallopt.invokeInt(new Object[] {M_MMAP_THRESHOLD, thresholdBytes}) == 1;
             boolean trim = mallopt.invokeInt(new Object[] {M_TRIM_THRESHOLD, thresholdBytes}) == 1;
+            if (mmap && trim) {
+                fixedThresholdBytes = thresholdBytes;
+            }
             return mmap && trim;
         } catch (UnsatisfiedLinkError e) {
             return false;

@@ -8,8 +8,8 @@ import com.sun.jna.Native;
  *
  * <p>GNU OpenMP (which the libtorch CPU build uses) busy-waits by default. With more runnable threads than cores, as
  * on a shared host, a service running several jobs, or CI, the spinning workers steal the cores the computing ones
- * need: measured on a 2-core host at load 10, a 10-step tiny-model generation took 141 s with the default and
- * 6 s with {@code OMP_WAIT_POLICY=PASSIVE}. The policy is read once, when libtorch loads, so this must run before
+ * need, and a generation runs many times slower than with {@code OMP_WAIT_POLICY=PASSIVE} (docs/engine.md has the
+ * figures). The policy is read once, when libtorch loads, so this must run before
  * anything touches the engine. An explicit {@code OMP_WAIT_POLICY} in the environment wins.
  */
 public final class OpenMp {

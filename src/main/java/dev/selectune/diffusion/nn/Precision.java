@@ -24,8 +24,18 @@ public record Precision(DataType compute, DataType held) {
         return new Precision(dtype, dtype);
     }
 
+    /** True when weights are held in another dtype than the compute one (fp16-held on the CPU). */
     public boolean holdsOtherType() {
         return compute != held;
+    }
+
+    /**
+     * {@code x} in {@code type}: {@code x} itself when it already is, else a new copy. A dtype cast cuts DJL's
+     * autograd graph (the copy has no history), so this is for inputs, targets, masks and frozen tensors, never for a
+     * tensor that a gradient must flow back through; every cast of that kind goes through here or {@link #withType}.
+     */
+    public static NDArray cast(NDArray x, DataType type) {
+        return x.getDataType() == type ? x : x.toType(type, false);
     }
 
     /**

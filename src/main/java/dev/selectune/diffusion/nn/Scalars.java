@@ -4,7 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 
 /**
- * Products with a constant that are safe under autograd.
+ * Arithmetic with a constant that is safe under autograd: every {@code x op constant} on a path a gradient may
+ * take goes through here.
  *
  * <p>DJL's {@code x.mul(2f)} wraps the constant in a tensor over a Java direct buffer ({@code from_blob}) and closes
  * it at once. Autograd keeps that tensor as the saved factor of the product (d(x*s)/dx = s), but nothing keeps its
@@ -19,6 +20,13 @@ public final class Scalars {
     public static NDArray mul(NDArray x, float s) {
         try (NDArray factor = x.getManager().full(new Shape(), s, x.getDataType())) {
             return x.mul(factor);
+        }
+    }
+
+    /** {@code x + s}, differentiable. */
+    public static NDArray add(NDArray x, float s) {
+        try (NDArray addend = x.getManager().full(new Shape(), s, x.getDataType())) {
+            return x.add(addend);
         }
     }
 

@@ -42,11 +42,7 @@ public final class TorchRuntime {
         // Read once when libtorch loads, so it must come first.
         OpenMp.preferPassiveWaiting();
         // Freed tensors go back to the OS, so per-step peaks measure the step, not glibc's leftovers.
-        String threshold = setting("SELECTUNE_MALLOC_THRESHOLD");
-        int bytes = threshold == null ? NativeAllocator.DEFAULT_THRESHOLD_BYTES : Integer.parseInt(threshold.trim());
-        if (bytes > 0) {
-            NativeAllocator.returnLargeBlocksToOs(bytes);
-        }
+        NativeAllocator.applySetting(setting("SELECTUNE_MALLOC_THRESHOLD"));
         String flavor = setting("PYTORCH_FLAVOR");
         boolean wantsCuda = flavor != null && flavor.toLowerCase(Locale.ROOT).startsWith("cu");
         boolean explicitPath = setting("PYTORCH_LIBRARY_PATH") != null;

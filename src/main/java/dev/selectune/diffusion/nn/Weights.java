@@ -161,14 +161,6 @@ public final class Weights implements AutoCloseable {
         return shape.length >= 2 ? root.precision.held() : root.precision.compute();
     }
 
-    /** Loads an optional weight (a bias that some checkpoints omit): null when absent. */
-    public NDArray getOptional(String name, long... shape) {
-        if (!isRandom() && root.find(prefix + name) == null) {
-            return null;
-        }
-        return get(name, shape);
-    }
-
     /**
      * The tensors a random source has made so far, by full key, in the order asked for: saved with
      * {@code SafeTensorsWriter}, they make a loadable checkpoint of any config (synthetic test pipelines).

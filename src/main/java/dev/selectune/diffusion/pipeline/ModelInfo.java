@@ -3,6 +3,7 @@ package dev.selectune.diffusion.pipeline;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import dev.selectune.diffusion.PipelineException;
 
 import java.io.IOException;
 import java.nio.file.Files;

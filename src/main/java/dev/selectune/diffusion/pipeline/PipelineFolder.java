@@ -6,6 +6,7 @@ import ai.djl.ndarray.types.DataType;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
+import dev.selectune.diffusion.PipelineException;
 import dev.selectune.diffusion.nn.Precision;
 import dev.selectune.diffusion.unet.UNet2DConditionModel;
 import dev.selectune.diffusion.vae.AutoencoderKL;
@@ -238,10 +239,6 @@ public final class PipelineFolder {
 
     public JsonObject schedulerConfig() {
         return config("scheduler");
-    }
-
-    public JsonObject modelIndex() {
-        return modelIndex.deepCopy();
     }
 
     @Override

@@ -3,13 +3,14 @@ package dev.selectune.diffusion.pipeline;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import dev.selectune.diffusion.PipelineException;
 
-import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import javax.imageio.ImageIO;
 
 /** Pipeline images (RGB in [0, 1], channels first) to 8-bit RGB {@link BufferedImage}s and PNG files. */
 public final class PngImages {

@@ -7,6 +7,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import dev.selectune.diffusion.PipelineException;
 import dev.selectune.diffusion.lora.LoraNetwork;
 import dev.selectune.diffusion.nn.Autograd;
 import dev.selectune.diffusion.nn.Precision;
@@ -79,10 +80,6 @@ public final class StableDiffusionPipeline implements AutoCloseable {
 
     public Device device() {
         return device;
-    }
-
-    public TextEncoders textEncoders() {
-        return text;
     }
 
     public UNet2DConditionModel unet() {

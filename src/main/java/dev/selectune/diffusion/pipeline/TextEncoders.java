@@ -7,6 +7,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import dev.selectune.diffusion.PipelineException;
 import dev.selectune.diffusion.clip.CLIPTextModel;
 import dev.selectune.diffusion.clip.CLIPTextModelWithProjection;
 import dev.selectune.diffusion.clip.CLIPTextOutput;

@@ -81,19 +81,23 @@ public final class DDIMScheduler implements SamplingScheduler {
     @Override
     public SchedulerOutput step(NDArray modelOutput, int stepIndex, NDArray sample) {
         requireTimesteps();
-        return step(modelOutput, timesteps[stepIndex], sample, 0f, null);
+        return stepFromTimestep(modelOutput, timesteps[stepIndex], sample, 0f, null);
     }
 
-    /** step(model_output, timestep, sample, eta=0). */
-    public SchedulerOutput step(NDArray modelOutput, long timestep, NDArray sample) {
-        return step(modelOutput, timestep, sample, 0f, null);
+    /**
+     * diffusers' {@code step(model_output, timestep, sample, eta=0)}, given the timestep itself rather than the step
+     * index that {@link #step} takes (a separate name, so that an {@code int} timestep cannot pick the index form).
+     */
+    public SchedulerOutput stepFromTimestep(NDArray modelOutput, long timestep, NDArray sample) {
+        return stepFromTimestep(modelOutput, timestep, sample, 0f, null);
     }
 
     /**
      * One DDIM step from {@code timestep} to {@code timestep - N // n}. With {@code eta > 0} the step adds
      * {@code eta * sigma_t * varianceNoise}, which must then be given (standard normal, shaped like the sample).
      */
-    public SchedulerOutput step(NDArray modelOutput, long timestep, NDArray sample, float eta, NDArray varianceNoise) {
+    public SchedulerOutput stepFromTimestep(NDArray modelOutput, long timestep, NDArray sample, float eta,
+                                            NDArray varianceNoise) {
         requireTimesteps();
         if (eta > 0 && varianceNoise == null) {
             throw new IllegalArgumentException("eta > 0 needs variance noise");

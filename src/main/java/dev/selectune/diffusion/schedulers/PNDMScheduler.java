@@ -3,8 +3,8 @@ package dev.selectune.diffusion.schedulers;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import dev.selectune.diffusion.PipelineException;
 import dev.selectune.diffusion.nn.Scopes;
-import dev.selectune.diffusion.pipeline.PipelineException;
 
 import java.util.ArrayList;
 import java.util.List;

@@ -4,7 +4,7 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import dev.selectune.diffusion.pipeline.PipelineException;
+import dev.selectune.diffusion.PipelineException;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -179,12 +179,6 @@ public record SchedulerConfig(String className, int numTrainTimesteps, double be
             throw new IllegalArgumentException("num_inference_steps must be in [1, " + numTrainTimesteps + "], got " + n);
         }
         return numTrainTimesteps;
-    }
-
-    /** The same schedule with another prediction type (a model that was fine-tuned to predict v, say). */
-    public SchedulerConfig withPredictionType(PredictionType type) {
-        return new SchedulerConfig(className, numTrainTimesteps, betaStart, betaEnd, betaSchedule, trainedBetas, type,
-                timestepSpacing, stepsOffset, setAlphaToOne, clipSample, clipSampleRange, rescaleBetasZeroSnr, multistep);
     }
 
     /** The same settings under another class name, e.g. to sample with DDIM from a PNDM checkpoint. */

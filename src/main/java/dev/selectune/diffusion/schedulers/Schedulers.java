@@ -1,6 +1,6 @@
 package dev.selectune.diffusion.schedulers;
 
-import dev.selectune.diffusion.pipeline.PipelineException;
+import dev.selectune.diffusion.PipelineException;
 
 import java.nio.file.Path;
 import java.util.Set;
@@ -59,10 +59,5 @@ public final class Schedulers {
     /** The training helpers (noising and targets) for a config; every class shares the noise schedule. */
     public static DDPMScheduler forTraining(SchedulerConfig config) {
         return new DDPMScheduler(config);
-    }
-
-    /** True when {@link #forSampling} runs the config's class as configured rather than a fallback. */
-    public static boolean isNative(SchedulerConfig config) {
-        return forSampling(config).getClass().getSimpleName().equals(config.className());
     }
 }

@@ -3,7 +3,7 @@ package dev.selectune.diffusion.tokenizer;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import dev.selectune.diffusion.pipeline.PipelineException;
+import dev.selectune.diffusion.PipelineException;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

@@ -5,6 +5,8 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.selectune.diffusion.PipelineException;
 import dev.selectune.diffusion.models.Attention;
 import dev.selectune.diffusion.models.BasicTransformerBlock;
 import dev.selectune.diffusion.models.TimestepEmbedding;
@@ -18,7 +20,6 @@ import dev.selectune.diffusion.nn.Linear;
 import dev.selectune.diffusion.nn.Precision;
 import dev.selectune.diffusion.nn.Scopes;
 import dev.selectune.diffusion.nn.Weights;
-import dev.selectune.diffusion.pipeline.PipelineException;
 
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -4,7 +4,7 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import dev.selectune.diffusion.pipeline.PipelineException;
+import dev.selectune.diffusion.PipelineException;
 
 import java.io.IOException;
 import java.io.InputStream;

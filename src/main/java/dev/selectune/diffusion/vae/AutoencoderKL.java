@@ -104,7 +104,7 @@ public final class AutoencoderKL implements AutoCloseable {
     }
 
     private NDArray asModelType(NDArray x) {
-        return x.getDataType() == dtype ? x : x.toType(dtype, false);
+        return Precision.cast(x, dtype);
     }
 
     private void requireShape(String op, NDArray x, int channels) {

@@ -4,8 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import com.google.gson.JsonElement;
-import dev.selectune.evaluation.EvaluationException;
-import dev.selectune.evaluation.JsonFields;
+import dev.selectune.evaluation.io.EvaluationException;
+import dev.selectune.evaluation.io.JsonFields;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -129,12 +129,6 @@ public record ImageProcessor(String processorClass, boolean resize, int shortest
             throw c.error(field, "must be positive, got " + v);
         }
         return v;
-    }
-
-    /** The height and width of the processed image for an input of any size. */
-    public int[] outputSize(int inHeight, int inWidth) {
-        int[] resized = resizedSize(inHeight, inWidth);
-        return cropHeight > 0 ? new int[] {cropHeight, cropWidth} : resized;
     }
 
     private int[] resizedSize(int h, int w) {

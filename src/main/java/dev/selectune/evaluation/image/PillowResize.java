@@ -24,10 +24,6 @@ public final class PillowResize {
             this.support = support;
         }
 
-        public int pillowId() {
-            return pillowId;
-        }
-
         /** The filter for a Pillow resample number, or null when it is not one implemented here. */
         public static Filter ofPillowId(int id) {
             for (Filter f : values()) {

@@ -4,6 +4,7 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import dev.selectune.diffusion.PipelineException;
 import dev.selectune.diffusion.clip.CLIPTextConfig;
 import dev.selectune.diffusion.clip.CLIPTextOutput;
 import dev.selectune.diffusion.clip.CLIPTextTransformer;
@@ -11,10 +12,9 @@ import dev.selectune.diffusion.nn.Autograd;
 import dev.selectune.diffusion.nn.Linear;
 import dev.selectune.diffusion.nn.Weights;
 import dev.selectune.diffusion.nn.WeightsException;
-import dev.selectune.diffusion.pipeline.PipelineException;
 import dev.selectune.diffusion.tokenizer.ClipTokenizer;
-import dev.selectune.evaluation.EvaluationException;
-import dev.selectune.evaluation.JsonFields;
+import dev.selectune.evaluation.io.EvaluationException;
+import dev.selectune.evaluation.io.JsonFields;
 
 import java.nio.file.Path;
 
@@ -101,10 +101,6 @@ public final class CLIPModel implements AutoCloseable {
         return textModel;
     }
 
-    public CLIPVisionTransformer visionModel() {
-        return visionModel;
-    }
-
     public ClipTokenizer tokenizer() {
         return tokenizer;
     }
@@ -157,10 +153,6 @@ public final class CLIPModel implements AutoCloseable {
 
     public NDArray projectText(NDArray pooled) {
         return Autograd.noGrad(() -> textProjection.forward(pooled));
-    }
-
-    public NDArray projectImage(NDArray pooled) {
-        return Autograd.noGrad(() -> visualProjection.forward(pooled));
     }
 
     @Override

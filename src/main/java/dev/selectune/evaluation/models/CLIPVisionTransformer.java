@@ -2,6 +2,7 @@ package dev.selectune.evaluation.models;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
+import dev.selectune.diffusion.clip.CLIPEncoderLayer;
 import dev.selectune.diffusion.nn.LayerNorm;
 import dev.selectune.diffusion.nn.Scopes;
 import dev.selectune.diffusion.nn.Weights;
@@ -17,11 +18,11 @@ public final class CLIPVisionTransformer {
     private final VisionConfig config;
     private final PatchEmbeddings embeddings;
     private final LayerNorm preLayerNorm;
-    private final List<VisionEncoderLayer> layers;
+    private final List<CLIPEncoderLayer> layers;
     private final LayerNorm postLayerNorm;
 
     private CLIPVisionTransformer(VisionConfig config, PatchEmbeddings embeddings, LayerNorm preLayerNorm,
-                                  List<VisionEncoderLayer> layers, LayerNorm postLayerNorm) {
+                                  List<CLIPEncoderLayer> layers, LayerNorm postLayerNorm) {
         this.config = config;
         this.embeddings = embeddings;
         this.preLayerNorm = preLayerNorm;
@@ -32,10 +33,10 @@ public final class CLIPVisionTransformer {
     public static CLIPVisionTransformer load(Weights w, VisionConfig c) {
         PatchEmbeddings embeddings = PatchEmbeddings.loadClip(w.child("embeddings"), c);
         LayerNorm pre = LayerNorm.load(w.child("pre_layrnorm"), c.hiddenSize(), c.layerNormEps());
-        List<VisionEncoderLayer> layers = new ArrayList<>();
+        List<CLIPEncoderLayer> layers = new ArrayList<>();
         Weights encoder = w.child("encoder").child("layers");
         for (int i = 0; i < c.numHiddenLayers(); i++) {
-            layers.add(VisionEncoderLayer.loadClip(encoder.child(i), c));
+            layers.add(CLIPEncoderLayer.load(encoder.child(i), c));
         }
         LayerNorm post = LayerNorm.load(w.child("post_layernorm"), c.hiddenSize(), c.layerNormEps());
         return new CLIPVisionTransformer(c, embeddings, pre, layers, post);
@@ -49,8 +50,8 @@ public final class CLIPVisionTransformer {
         NDList out = Scopes.runList(() -> {
             NDArray x = preLayerNorm.forward(embeddings.forward(pixelValues));
             NDList hidden = new NDList(x);
-            for (VisionEncoderLayer layer : layers) {
-                x = layer.forward(x);
+            for (CLIPEncoderLayer layer : layers) {
+                x = layer.forward(x, null);
                 hidden.add(x);
             }
             NDArray pooled = postLayerNorm.forward(x.get(":, 0, :"));

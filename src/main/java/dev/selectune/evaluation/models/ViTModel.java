@@ -5,13 +5,17 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import dev.selectune.diffusion.clip.CLIPAttention;
+import dev.selectune.diffusion.clip.CLIPEncoderLayer;
+import dev.selectune.diffusion.clip.CLIPMLP;
 import dev.selectune.diffusion.nn.Autograd;
 import dev.selectune.diffusion.nn.LayerNorm;
+import dev.selectune.diffusion.nn.Linear;
 import dev.selectune.diffusion.nn.Scopes;
 import dev.selectune.diffusion.nn.Weights;
 import dev.selectune.diffusion.nn.WeightsException;
-import dev.selectune.evaluation.EvaluationException;
-import dev.selectune.evaluation.JsonFields;
+import dev.selectune.evaluation.io.EvaluationException;
+import dev.selectune.evaluation.io.JsonFields;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -28,11 +32,11 @@ import java.util.List;
 public final class ViTModel implements AutoCloseable {
     private final VisionConfig config;
     private final PatchEmbeddings embeddings;
-    private final List<VisionEncoderLayer> layers;
+    private final List<CLIPEncoderLayer> layers;
     private final LayerNorm layerNorm;
     private final NDManager manager;
 
-    private ViTModel(VisionConfig config, PatchEmbeddings embeddings, List<VisionEncoderLayer> layers,
+    private ViTModel(VisionConfig config, PatchEmbeddings embeddings, List<CLIPEncoderLayer> layers,
                      LayerNorm layerNorm, NDManager manager) {
         this.config = config;
         this.embeddings = embeddings;
@@ -61,9 +65,9 @@ public final class ViTModel implements AutoCloseable {
     public static ViTModel load(VisionConfig c, Weights weights, NDManager manager) {
         Weights w = weights.has("embeddings.cls_token") || weights.isRandom() ? weights : weights.child("vit");
         PatchEmbeddings embeddings = PatchEmbeddings.loadVit(w.child("embeddings"), c);
-        List<VisionEncoderLayer> layers = new ArrayList<>();
+        List<CLIPEncoderLayer> layers = new ArrayList<>();
         for (int i = 0; i < c.numHiddenLayers(); i++) {
-            layers.add(VisionEncoderLayer.loadVit(w.child("encoder").child("layer").child(i), c));
+            layers.add(layer(w.child("encoder").child("layer").child(i), c));
         }
         LayerNorm norm = LayerNorm.load(w.child("layernorm"), c.hiddenSize(), c.layerNormEps());
         if (!weights.isRandom() && w.has("pooler.dense.weight")) {
@@ -76,6 +80,25 @@ public final class ViTModel implements AutoCloseable {
             throw new EvaluationException(e.getMessage() + " (a DINO folder should hold a ViTModel)", e);
         }
         return new ViTModel(c, embeddings, layers, norm, manager);
+    }
+
+    /**
+     * transformers' {@code ViTLayer}: CLIP's encoder layer under ViT's key names ({@code layernorm_before},
+     * {@code attention.attention.query/key/value}, {@code attention.output.dense}, {@code layernorm_after},
+     * {@code intermediate.dense}, {@code output.dense}).
+     */
+    private static CLIPEncoderLayer layer(Weights w, VisionConfig c) {
+        long d = c.hiddenSize();
+        LayerNorm before = LayerNorm.load(w.child("layernorm_before"), d, c.layerNormEps());
+        Weights self = w.child("attention").child("attention");
+        CLIPAttention attention = new CLIPAttention(Linear.load(self.child("query"), d, d, c.qkvBias()),
+                Linear.load(self.child("key"), d, d, c.qkvBias()), Linear.load(self.child("value"), d, d, c.qkvBias()),
+                Linear.load(w.child("attention").child("output").child("dense"), d, d, true), c.numAttentionHeads(),
+                c.headDim());
+        LayerNorm after = LayerNorm.load(w.child("layernorm_after"), d, c.layerNormEps());
+        CLIPMLP mlp = new CLIPMLP(Linear.load(w.child("intermediate").child("dense"), d, c.intermediateSize(), true),
+                Linear.load(w.child("output").child("dense"), c.intermediateSize(), d, true), c.hiddenAct());
+        return new CLIPEncoderLayer(before, attention, after, mlp);
     }
 
     public VisionConfig config() {
@@ -91,8 +114,8 @@ public final class ViTModel implements AutoCloseable {
         NDList out = Autograd.noGrad(() -> Scopes.runList(() -> {
             NDArray x = embeddings.forward(pixelValues);
             NDList hidden = new NDList(x);
-            for (VisionEncoderLayer layer : layers) {
-                x = layer.forward(x);
+            for (CLIPEncoderLayer layer : layers) {
+                x = layer.forward(x, null);
                 hidden.add(x);
             }
             NDArray last = layerNorm.forward(x);

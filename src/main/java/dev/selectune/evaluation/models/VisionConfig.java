@@ -1,9 +1,10 @@
 package dev.selectune.evaluation.models;
 
+import dev.selectune.diffusion.clip.EncoderLayerConfig;
 import dev.selectune.diffusion.nn.Activations;
 import dev.selectune.diffusion.nn.WeightsException;
-import dev.selectune.evaluation.EvaluationException;
-import dev.selectune.evaluation.JsonFields;
+import dev.selectune.evaluation.io.EvaluationException;
+import dev.selectune.evaluation.io.JsonFields;
 
 /**
  * The sizes of a ViT image tower: transformers' {@code CLIPVisionConfig} (the {@code vision_config} of a CLIPModel
@@ -14,7 +15,7 @@ import dev.selectune.evaluation.JsonFields;
  */
 public record VisionConfig(int hiddenSize, int intermediateSize, int numHiddenLayers, int numAttentionHeads,
                            int numChannels, int imageSize, int patchSize, String hiddenAct, float layerNormEps,
-                           boolean qkvBias) {
+                           boolean qkvBias) implements EncoderLayerConfig {
 
     /** transformers' CLIPVisionConfig defaults (ViT-B/32). */
     public static VisionConfig clip(JsonFields c) {
@@ -55,6 +56,7 @@ public record VisionConfig(int hiddenSize, int intermediateSize, int numHiddenLa
         return v;
     }
 
+    @Override
     public int headDim() {
         return hiddenSize / numAttentionHeads;
     }

@@ -80,8 +80,4 @@ public final class DecodeBudget {
     public long peakBytes() {
         return peak.get();
     }
-
-    public long totalBytes() {
-        return ((long) totalKib) << 10;
-    }
 }

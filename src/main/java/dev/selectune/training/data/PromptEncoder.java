@@ -1,7 +1,6 @@
 package dev.selectune.training.data;
 
 import ai.djl.ndarray.NDManager;
-import dev.selectune.training.Conditioning;
 
 /** Encodes a prompt for the UNet at a given training resolution (SDXL's time ids name the size). */
 @FunctionalInterface

@@ -1,8 +1,7 @@
 package dev.selectune.training.data;
 
-import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDArray;
-import dev.selectune.training.Conditioning;
+import ai.djl.ndarray.NDManager;
 
 import java.util.List;
 

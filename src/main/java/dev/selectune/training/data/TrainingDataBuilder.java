@@ -6,8 +6,6 @@ import ai.djl.ndarray.types.Shape;
 import dev.selectune.diffusion.nn.Autograd;
 import dev.selectune.diffusion.vae.AutoencoderKL;
 import dev.selectune.diffusion.vae.DiagonalGaussianDistribution;
-import dev.selectune.training.Conditioning;
-import dev.selectune.training.TrainingConfig;
 
 import java.awt.image.BufferedImage;
 import java.util.ArrayList;
@@ -19,6 +17,9 @@ import java.util.List;
  * right after, so neither is resident during the steps.
  */
 public final class TrainingDataBuilder {
+    /** The most instance images a job takes. */
+    public static final int MAX_IMAGES = 50;
+
     private TrainingDataBuilder() {
     }
 
@@ -28,8 +29,8 @@ public final class TrainingDataBuilder {
      * @throws IllegalArgumentException naming the image index: none or too many images, unreadable, too small
      */
     public static List<BufferedImage> decodeAll(List<byte[]> images, Resolutions resolutions) {
-        if (images == null || images.isEmpty() || images.size() > TrainingConfig.MAX_IMAGES) {
-            throw new IllegalArgumentException("images: need 1 to " + TrainingConfig.MAX_IMAGES + " images, got "
+        if (images == null || images.isEmpty() || images.size() > MAX_IMAGES) {
+            throw new IllegalArgumentException("images: need 1 to " + MAX_IMAGES + " images, got "
                     + (images == null ? 0 : images.size()));
         }
         List<BufferedImage> decoded = new ArrayList<>();
@@ -49,16 +50,19 @@ public final class TrainingDataBuilder {
      * Encodes every image into latents (posterior mean times the VAE's scaling factor, as diffusers' DreamBooth
      * script does with {@code latent_dist.sample()} minus the sampling noise: the mean keeps the cache exact and
      * the job deterministic) and the prompts into conditionings, all in {@code manager}.
+     *
+     * @param flips whether the instance images also get horizontally flipped latents
      */
-    public static TrainingData encode(List<BufferedImage> images, List<BufferedImage> classImages, TrainingConfig config,
-                                      Resolutions res, AutoencoderKL vae, PromptEncoder prompts, NDManager manager) {
+    public static TrainingData encode(List<BufferedImage> images, List<BufferedImage> classImages, boolean flips,
+                                      String instancePrompt, String classPrompt, Resolutions res, AutoencoderKL vae,
+                                      PromptEncoder prompts, NDManager manager) {
         return Autograd.noGrad(() -> {
-            List<TrainingData.Latents> instance = latents(images, config.horizontalFlip(), res, vae, manager);
+            List<TrainingData.Latents> instance = latents(images, flips, res, vae, manager);
             List<TrainingData.Latents> cls = latents(classImages, false, res, vae, manager);
-            Conditioning high = prompts.encode(config.instancePrompt(), res.high(), manager);
-            Conditioning low = prompts.encode(config.instancePrompt(), res.low(), manager);
-            Conditioning classHigh = cls.isEmpty() ? null : prompts.encode(config.classPrompt(), res.high(), manager);
-            Conditioning classLow = cls.isEmpty() ? null : prompts.encode(config.classPrompt(), res.low(), manager);
+            Conditioning high = prompts.encode(instancePrompt, res.high(), manager);
+            Conditioning low = prompts.encode(instancePrompt, res.low(), manager);
+            Conditioning classHigh = cls.isEmpty() ? null : prompts.encode(classPrompt, res.high(), manager);
+            Conditioning classLow = cls.isEmpty() ? null : prompts.encode(classPrompt, res.low(), manager);
             return new TrainingData(manager, instance, high, low, cls, classHigh, classLow);
         });
     }

@@ -109,22 +109,4 @@ public final class MeZO {
         });
         afterEdit.run();
     }
-
-    /** z(seed) for each parameter, as {@link #perturb} draws it; for tests and diagnostics only (it allocates z). */
-    public static List<float[]> noise(List<NDArray> params, long seed) {
-        SplittableRandom random = new SplittableRandom(seed);
-        List<float[]> out = new ArrayList<>();
-        for (NDArray p : params) {
-            out.add(gaussians(random, Math.toIntExact(p.size())));
-        }
-        return out;
-    }
-
-    private static float[] gaussians(SplittableRandom random, int n) {
-        float[] z = new float[n];
-        for (int i = 0; i < n; i++) {
-            z[i] = (float) random.nextGaussian();
-        }
-        return z;
-    }
 }

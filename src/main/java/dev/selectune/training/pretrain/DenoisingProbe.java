@@ -43,10 +43,6 @@ public final class DenoisingProbe {
         this.seed = seed;
     }
 
-    public int drawsPerBand() {
-        return drawsPerBand;
-    }
-
     /** The band of draw {@code d}: draws are laid out band by band. */
     public int band(int draw) {
         return draw / drawsPerBand;

@@ -1,8 +1,5 @@
 package dev.selectune.training.schedule;
 
-import dev.selectune.training.Schedule;
-import dev.selectune.training.Strategy;
-import dev.selectune.training.TrainingConfig;
 
 /**
  * Picks BP-low or ZO-high for a step from its timestep t and progress i, as the paper's Sec. 2.4 says.
@@ -36,10 +33,6 @@ public final class StrategyChooser {
         this.tMid = tMid;
         this.tMax = tMax;
         this.totalSteps = totalSteps;
-    }
-
-    public static StrategyChooser of(TrainingConfig config) {
-        return new StrategyChooser(config.schedule(), config.k(), config.tMid(), config.tMax(), config.steps());
     }
 
     /** The probability of ZO-high for the step with progress {@code i} (0-based) at timestep {@code t}. */

@@ -68,21 +68,21 @@ public final class LoraGolden implements GoldenFamily {
     private static Map<String, NDArray> backward(GoldenCaseRun run) {
         return run.memo("lora:backward", () -> {
             Attached attached = lora(run);
-            attached.network().setTrainable(true);
+            attached.network().parameters().setTrainable(true);
             NDArray target = run.tensor("lora.target");
             NDArray loss = attached.model().lossAndBackward(run.tensor("unet.sample"), run.tensor("unet.timestep"),
                     run.tensor("unet.encoder_hidden_states"), UnetGolden.addedConditions(run),
                     out -> out.sub(target).square().mean(), false);
             Map<String, NDArray> out = new HashMap<>();
             out.put("loss", keep(run, loss.reshape(1)));
-            List<String> names = attached.network().parameterNames();
-            List<NDArray> grads = attached.network().gradients();
+            List<String> names = attached.network().parameters().names();
+            List<NDArray> grads = attached.network().parameters().gradients();
             for (int i = 0; i < names.size(); i++) {
                 if (grads.get(i) != null) {
-                    out.put(names.get(i), keep(run, grads.get(i)));
+                    out.put("unet." + names.get(i), keep(run, grads.get(i)));
                 }
             }
-            attached.network().setTrainable(false);
+            attached.network().parameters().setTrainable(false);
             return out;
         });
     }

@@ -94,7 +94,7 @@ public final class SchedulerGolden implements GoldenFamily {
             NDList samples = new NDList(sample);
             NDList originals = new NDList();
             for (int i = 0; i < timesteps.length; i++) {
-                SchedulerOutput out = ddim.step(outputs.get(i), timesteps[i], sample);
+                SchedulerOutput out = ddim.stepFromTimestep(outputs.get(i), timesteps[i], sample);
                 sample = out.prevSample();
                 samples.add(sample);
                 originals.add(out.predOriginalSample());

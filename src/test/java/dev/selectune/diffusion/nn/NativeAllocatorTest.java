@@ -7,6 +7,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledOnOs;
 import org.junit.jupiter.api.condition.OS;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -17,6 +18,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class NativeAllocatorTest {
     private static final int TENSORS = 512;
     private static final long FLOATS = 32 * 1024; // 128 KiB: below the 256 KiB threshold, so from an arena
+
+    /** What benchmarks report as the threshold in force is the one last fixed, whoever fixed it. */
+    @Test
+    void theFixedThresholdIsKnown() {
+        assertTrue(NativeAllocator.returnLargeBlocksToOs(512 << 10), "glibc mallopt");
+        assertEquals(512 << 10, NativeAllocator.fixedThresholdBytes());
+        NativeAllocator.applySetting(null);
+        assertEquals(NativeAllocator.DEFAULT_THRESHOLD_BYTES, NativeAllocator.fixedThresholdBytes());
+    }
 
     @Test
     void trimmingReturnsTheHolesThatFreedSmallTensorsLeave() {

@@ -1,6 +1,7 @@
 package dev.selectune.diffusion.pipeline;
 
 import dev.selectune.diffusion.GoldenCase;
+import dev.selectune.diffusion.PipelineException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

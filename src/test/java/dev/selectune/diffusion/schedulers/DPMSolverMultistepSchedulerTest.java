@@ -5,7 +5,7 @@ import ai.djl.ndarray.NDManager;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.selectune.diffusion.GoldenCase;
-import dev.selectune.diffusion.pipeline.PipelineException;
+import dev.selectune.diffusion.PipelineException;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;

@@ -6,7 +6,7 @@ import ai.djl.ndarray.types.Shape;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.selectune.diffusion.GoldenCase;
-import dev.selectune.diffusion.pipeline.PipelineException;
+import dev.selectune.diffusion.PipelineException;
 import org.junit.jupiter.api.DynamicContainer;
 import org.junit.jupiter.api.DynamicNode;
 import org.junit.jupiter.api.DynamicTest;
@@ -102,7 +102,7 @@ class SchedulerTest {
                 assertClose("ddim.samples[" + (i + 1) + "] (single step)", single.prevSample(), expectedNext, tol);
                 assertClose("ddim.pred_original_samples[" + i + "]", single.predOriginalSample(), predOriginal.get(i),
                         tolerance(COMPONENT, predOriginal.get(i)));
-                chained = ddim.step(outputs.get(i), expectedTimesteps[i], chained).prevSample();
+                chained = ddim.stepFromTimestep(outputs.get(i), expectedTimesteps[i], chained).prevSample();
                 assertClose("ddim.samples[" + (i + 1) + "] (chained)", chained, expectedNext, tol);
             }
         }
@@ -225,7 +225,7 @@ class SchedulerTest {
             float[] eps = {0.1f, 0.3f, -0.7f};
             float[] z = {1f, -2f, 0.25f};
             float eta = 0.8f;
-            SchedulerOutput out = ddim.step(m.create(eps), 501, m.create(xs), eta, m.create(z));
+            SchedulerOutput out = ddim.stepFromTimestep(m.create(eps), 501, m.create(xs), eta, m.create(z));
             double a = schedule.alphaCumprod(501);
             double aPrev = schedule.alphaCumprod(401);
             double variance = (1 - aPrev) / (1 - a) * (1 - a / aPrev);
@@ -237,7 +237,18 @@ class SchedulerTest {
                 double expected = Math.sqrt(aPrev) * x0 + Math.sqrt(1 - aPrev - s * s) * eps[i] + s * z[i];
                 assertEquals(expected, prev[i], 1e-5, "element " + i);
             }
-            assertThrows(IllegalArgumentException.class, () -> ddim.step(m.create(eps), 501, m.create(xs), eta, null));
+            assertThrows(IllegalArgumentException.class, () -> ddim.stepFromTimestep(m.create(eps), 501, m.create(xs), eta, null));
+        }
+    }
+
+    /** A timestep given as an int must not silently resolve to the step-index form. */
+    @Test
+    void ddimTakesATimestepOnlyUnderItsOwnName() {
+        for (java.lang.reflect.Method m : DDIMScheduler.class.getMethods()) {
+            if (m.getName().equals("step")) {
+                assertEquals(List.of(NDArray.class, int.class, NDArray.class), List.of(m.getParameterTypes()),
+                        "DDIMScheduler.step takes a step index only: " + m);
+            }
         }
     }
 

@@ -6,17 +6,17 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import dev.selectune.diffusion.GoldenTensors;
+import dev.selectune.diffusion.PipelineException;
 import dev.selectune.diffusion.lora.LoraNetwork;
 import dev.selectune.diffusion.nn.Autograd;
 import dev.selectune.diffusion.nn.Precision;
 import dev.selectune.diffusion.nn.WeightsException;
-import dev.selectune.diffusion.pipeline.PipelineException;
 import dev.selectune.diffusion.safetensors.SafeTensorsFile;
 import dev.selectune.diffusion.safetensors.SafeTensorsWriter;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -78,8 +78,8 @@ class UNet2DConditionModelTest {
             UNet2DConditionModel unet = UNet2DConditionModel.load(golden.caseDir().resolve("unet"), m, DataType.FLOAT32);
             try (LoraNetwork lora = LoraNetwork.create(unet, 2, 2, 11, m)) {
                 // Non-zero B everywhere, so every adapter's A gets a gradient too.
-                Autograd.noGrad(() -> lora.parameters().forEach(p -> p.addi(0.03f)));
-                lora.setTrainable(true);
+                Autograd.noGrad(() -> lora.parameters().masters().forEach(p -> p.addi(0.03f)));
+                lora.parameters().setTrainable(true);
                 NDArray sample = golden.get("unet.sample_16x24");
                 NDArray t = golden.get("unet.timestep");
                 NDArray ctx = golden.get("unet.encoder_hidden_states");
@@ -87,17 +87,17 @@ class UNet2DConditionModelTest {
                 java.util.function.Function<NDArray, NDArray> loss = o -> o.sub(target).square().mean();
 
                 float plainLoss = unet.lossAndBackward(sample, t, ctx, null, loss, false).getFloat();
-                List<float[]> plain = lora.gradients().stream().map(NDArray::toFloatArray).toList();
-                lora.zeroGradients();
+                List<float[]> plain = lora.parameters().gradients().stream().map(NDArray::toFloatArray).toList();
+                lora.parameters().zeroGradients();
                 float checkpointedLoss = unet.lossAndBackward(sample, t, ctx, null, loss, true).getFloat();
-                List<NDArray> checkpointed = lora.gradients();
+                List<NDArray> checkpointed = lora.parameters().gradients();
 
                 assertEquals(plainLoss, checkpointedLoss, 1e-6f * Math.abs(plainLoss));
                 assertEquals(plain.size(), checkpointed.size());
                 for (int i = 0; i < plain.size(); i++) {
                     NDArray expected = m.create(plain.get(i), checkpointed.get(i).getShape());
-                    assertTrue(expected.abs().max().getFloat() > 0, lora.parameterNames().get(i) + " has no gradient");
-                    GoldenTensors.assertClose(lora.parameterNames().get(i), expected, checkpointed.get(i), 1e-5, 0);
+                    assertTrue(expected.abs().max().getFloat() > 0, lora.parameters().names().get(i) + " has no gradient");
+                    GoldenTensors.assertClose(lora.parameters().names().get(i), expected, checkpointed.get(i), 1e-5, 0);
                 }
             }
         }
@@ -147,8 +147,8 @@ class UNet2DConditionModelTest {
             AddedConditions added = new AddedConditions(m.randomNormal(new ai.djl.ndarray.types.Shape(1, 16)),
                     m.create(new float[] {64, 96, 0, 0, 64, 96}, new ai.djl.ndarray.types.Shape(1, 6)));
             try (LoraNetwork lora = LoraNetwork.create(unet, 2, 2, 5, m)) {
-                Autograd.noGrad(() -> lora.parameters().forEach(p -> p.addi(0.03f)));
-                lora.setTrainable(true);
+                Autograd.noGrad(() -> lora.parameters().masters().forEach(p -> p.addi(0.03f)));
+                lora.parameters().setTrainable(true);
                 assertSameGradients(lora, m,
                         () -> unet.lossAndBackward(sample, t, ctx, added, o -> o.sub(target).square().mean(), false),
                         () -> unet.lossAndBackward(sample, t, ctx, added, o -> o.sub(target).square().mean(), true));
@@ -185,18 +185,18 @@ class UNet2DConditionModelTest {
             try (LoraNetwork plain = LoraNetwork.create(fp32Held, 2, 2, 11, m);
                  LoraNetwork held = LoraNetwork.create(fp16Held, 2, 2, 11, m)) {
                 for (LoraNetwork lora : List.of(plain, held)) {
-                    Autograd.noGrad(() -> lora.parameters().forEach(p -> p.addi(0.03f)));
-                    lora.setTrainable(true);
+                    Autograd.noGrad(() -> lora.parameters().masters().forEach(p -> p.addi(0.03f)));
+                    lora.parameters().setTrainable(true);
                 }
                 float plainLoss = fp32Held.lossAndBackward(sample, t, ctx, null, loss, false).getFloat();
                 float heldLoss = fp16Held.lossAndBackward(sample, t, ctx, null, loss, false).getFloat();
                 assertEquals(plainLoss, heldLoss, 1e-6f * Math.abs(plainLoss));
-                List<NDArray> expected = plain.gradients();
-                List<NDArray> actual = held.gradients();
+                List<NDArray> expected = plain.parameters().gradients();
+                List<NDArray> actual = held.parameters().gradients();
                 assertEquals(expected.size(), actual.size());
                 for (int i = 0; i < expected.size(); i++) {
-                    assertTrue(expected.get(i).abs().max().getFloat() > 0, plain.parameterNames().get(i) + " has no gradient");
-                    GoldenTensors.assertClose(held.parameterNames().get(i), expected.get(i), actual.get(i), 1e-5, 0);
+                    assertTrue(expected.get(i).abs().max().getFloat() > 0, plain.parameters().names().get(i) + " has no gradient");
+                    GoldenTensors.assertClose(held.parameters().names().get(i), expected.get(i), actual.get(i), 1e-5, 0);
                 }
             }
         }
@@ -206,16 +206,16 @@ class UNet2DConditionModelTest {
     private static void assertSameGradients(LoraNetwork lora, NDManager m, java.util.function.Supplier<NDArray> plain,
                                             java.util.function.Supplier<NDArray> checkpointed) {
         float plainLoss = plain.get().getFloat();
-        List<float[]> expected = lora.gradients().stream().map(NDArray::toFloatArray).toList();
-        lora.zeroGradients();
+        List<float[]> expected = lora.parameters().gradients().stream().map(NDArray::toFloatArray).toList();
+        lora.parameters().zeroGradients();
         float checkpointedLoss = checkpointed.get().getFloat();
-        List<NDArray> actual = lora.gradients();
+        List<NDArray> actual = lora.parameters().gradients();
         assertEquals(plainLoss, checkpointedLoss, 1e-6f * Math.abs(plainLoss));
         assertEquals(expected.size(), actual.size());
         for (int i = 0; i < expected.size(); i++) {
             NDArray e = m.create(expected.get(i), actual.get(i).getShape());
-            assertTrue(e.abs().max().getFloat() > 0, lora.parameterNames().get(i) + " has no gradient");
-            GoldenTensors.assertClose(lora.parameterNames().get(i), e, actual.get(i), 1e-5, 0);
+            assertTrue(e.abs().max().getFloat() > 0, lora.parameters().names().get(i) + " has no gradient");
+            GoldenTensors.assertClose(lora.parameters().names().get(i), e, actual.get(i), 1e-5, 0);
         }
     }
 

@@ -3,12 +3,12 @@ package dev.selectune.training.data;
 import dev.selectune.training.TrainingConfig;
 import org.junit.jupiter.api.Test;
 
-import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.List;
+import javax.imageio.ImageIO;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -137,12 +137,13 @@ class ImageDataTest {
     @Test
     void lowResolutionRoundsToWhatTheModelAccepts() {
         TrainingConfig cfg = TrainingConfig.builder("p").resolution(512).resizeRatio(0.625).build();
-        assertEquals(new Resolutions(512, 320, 64), Resolutions.of(cfg, 512, 8, 4));
-        assertEquals(256, Resolutions.of(cfg.toBuilder().resizeRatio(0.5).build(), 512, 8, 4).low());
-        assertEquals(new Resolutions(64, 32, 4), Resolutions.of(TrainingConfig.builder("p").build(), 64, 2, 2));
-        assertEquals(64, Resolutions.of(cfg.toBuilder().resizeRatio(0.01).build(), 512, 8, 4).low(), "at least one multiple");
+        assertEquals(new Resolutions(512, 320, 64), Resolutions.of(cfg.resolution(), cfg.resizeRatio(), 512, 8, 4));
+        assertEquals(256, Resolutions.of(cfg.resolution(), 0.5, 512, 8, 4).low());
+        TrainingConfig defaults = TrainingConfig.builder("p").build();
+        assertEquals(new Resolutions(64, 32, 4), Resolutions.of(defaults.resolution(), defaults.resizeRatio(), 64, 2, 2));
+        assertEquals(64, Resolutions.of(cfg.resolution(), 0.01, 512, 8, 4).low(), "at least one multiple");
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> Resolutions.of(cfg.toBuilder().resolution(520).build(), 512, 8, 4));
+                () -> Resolutions.of(520, cfg.resizeRatio(), 512, 8, 4));
         assertTrue(e.getMessage().startsWith("resolution:"), e.getMessage());
     }
 

@@ -1,7 +1,5 @@
 package dev.selectune.training.schedule;
 
-import dev.selectune.training.Schedule;
-import dev.selectune.training.Strategy;
 import org.junit.jupiter.api.Test;
 
 import java.util.SplittableRandom;

@@ -1,4 +1,4 @@
-package dev.selectune.diffusion.pipeline;
+package dev.selectune.diffusion;
 
 /** A pipeline folder that cannot be loaded: a missing component or file, or a config this code cannot build. */
 public class PipelineException extends RuntimeException {

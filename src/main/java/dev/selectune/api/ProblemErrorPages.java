@@ -1,4 +1,4 @@
-package dev.selectune.config;
+package dev.selectune.api;
 
 import org.apache.catalina.Host;
 import org.apache.catalina.Valve;

@@ -1,6 +1,5 @@
-package dev.selectune.config;
+package dev.selectune.api;
 
-import dev.selectune.api.Problems;
 import org.apache.catalina.connector.Request;
 import org.apache.catalina.connector.Response;
 import org.apache.catalina.valves.ErrorReportValve;

@@ -1,8 +1,7 @@
-package dev.selectune.training;
+package dev.selectune.diffusion.lora;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
-import dev.selectune.diffusion.lora.LoraAdapter;
 import dev.selectune.diffusion.nn.Autograd;
 
 import java.util.ArrayList;
@@ -10,9 +9,10 @@ import java.util.List;
 
 /**
  * The trainable tensors of a set of LoRA adapters in a fixed order (A then B per adapter, adapters in the order
- * given), named in PEFT style ({@code <module path>.lora_A.weight}). The optimizers update the FP32 masters;
- * the forward and backward use the working copies (the masters themselves in FP32, FP16 copies on a GPU), so
- * gradients are read from the working copies and the copies are re-synced after every update.
+ * given), named {@code <module path>.lora_A.weight} and {@code <module path>.lora_B.weight} (a PEFT file's keys
+ * without the {@code unet.} prefix). The optimizers update the FLOAT32 masters; the forward and backward use the
+ * working copies (the masters themselves in FLOAT32, FLOAT16 copies on a GPU), so gradients are read from the working
+ * copies and the copies are re-synced after every update.
  */
 public final class LoraParameters {
     private final List<LoraAdapter> adapters;
@@ -33,10 +33,12 @@ public final class LoraParameters {
         return adapters;
     }
 
+    /** The name of each of {@link #masters()}, aligned with it. */
     public List<String> names() {
         return names;
     }
 
+    /** The FLOAT32 masters, [A, B] per adapter: what the optimizers update and checkpoints hold. */
     public List<NDArray> masters() {
         List<NDArray> out = new ArrayList<>();
         for (LoraAdapter a : adapters) {
@@ -55,29 +57,30 @@ public final class LoraParameters {
         return out;
     }
 
-    /** Marks the working copies as leaves that record gradients (the base weights never do). */
-    public void requireGradients() {
+    /**
+     * Makes the working copies leaves that record gradients (for backprop) or not (inference, zeroth-order steps);
+     * the base weights never do.
+     */
+    public void setTrainable(boolean trainable) {
         for (NDArray w : workingCopies()) {
-            w.setRequiresGradient(true);
+            w.setRequiresGradient(trainable);
         }
     }
 
     /**
-     * The accumulated gradients, FP32, one per master, each a new handle the caller closes. A parameter the
-     * backward did not reach gets zeros.
+     * The accumulated gradients, FLOAT32, aligned with {@link #masters()}, each a new handle the caller closes; null
+     * for a parameter the backward did not reach.
      */
     public List<NDArray> gradients() {
         List<NDArray> out = new ArrayList<>();
         for (NDArray w : workingCopies()) {
             NDArray g = Autograd.gradientOrNull(w);
-            if (g == null) {
-                out.add(w.getManager().zeros(w.getShape(), DataType.FLOAT32));
-            } else if (g.getDataType() != DataType.FLOAT32) {
-                out.add(g.toType(DataType.FLOAT32, true));
+            if (g != null && g.getDataType() != DataType.FLOAT32) {
+                NDArray cast = g.toType(DataType.FLOAT32, true);
                 g.close();
-            } else {
-                out.add(g);
+                g = cast;
             }
+            out.add(g);
         }
         return out;
     }
@@ -95,6 +98,7 @@ public final class LoraParameters {
         adapters.forEach(LoraAdapter::syncWorkingCopies);
     }
 
+    /** The number of trainable values. */
     public long count() {
         return adapters.stream().mapToLong(LoraAdapter::parameterCount).sum();
     }

@@ -1,4 +1,4 @@
-package dev.selectune.evaluation;
+package dev.selectune.evaluation.io;
 
 /** An evaluator folder, image or prompt list that cannot be used; the message names the file and key or item. */
 public final class EvaluationException extends RuntimeException {

@@ -1,4 +1,4 @@
-package dev.selectune.training;
+package dev.selectune.training.schedule;
 
 import java.util.Locale;
 

@@ -1,4 +1,4 @@
-package dev.selectune.training.checkpoint;
+package dev.selectune.training;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
@@ -7,7 +7,6 @@ import com.google.gson.reflect.TypeToken;
 import dev.selectune.diffusion.safetensors.SafeTensorsFile;
 import dev.selectune.diffusion.safetensors.SafeTensorsWriter;
 import dev.selectune.diffusion.safetensors.TensorInfo;
-import dev.selectune.training.StepReport;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;

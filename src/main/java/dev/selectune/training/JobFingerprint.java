@@ -1,4 +1,4 @@
-package dev.selectune.training.checkpoint;
+package dev.selectune.training;
 
 import com.google.gson.Gson;
 import com.google.gson.JsonObject;

@@ -1,4 +1,4 @@
-package dev.selectune.evaluation;
+package dev.selectune.evaluation.io;
 
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;

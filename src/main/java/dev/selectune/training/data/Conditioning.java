@@ -1,4 +1,4 @@
-package dev.selectune.training;
+package dev.selectune.training.data;
 
 import ai.djl.ndarray.NDArray;
 
