@@ -11,6 +11,7 @@ import dev.selectune.diffusion.lora.LoraNetwork;
 import dev.selectune.diffusion.nn.Autograd;
 import dev.selectune.diffusion.nn.Kernels;
 import dev.selectune.diffusion.nn.NativeAllocator;
+import dev.selectune.diffusion.nn.TorchRuntime;
 import dev.selectune.diffusion.nn.OpProfile;
 import dev.selectune.diffusion.nn.Precision;
 import dev.selectune.diffusion.nn.WeightsDtype;
@@ -68,8 +69,9 @@ public final class BenchUnetCommand implements Callable<Integer> {
             + "machine shared with other jobs, 1 thread avoids measuring the threads' waits for each other")
     Integer threads;
 
-    @Option(names = "--malloc-threshold", defaultValue = "" + NativeAllocator.DEFAULT_THRESHOLD_BYTES, description = "glibc mmap/trim threshold in bytes "
-            + "(see NativeAllocator), so freed tensors leave the resident set; 0 keeps glibc's dynamic default")
+    @Option(names = "--malloc-threshold", defaultValue = "0", description = "fix glibc's mmap/trim threshold at this "
+            + "many bytes (see NativeAllocator; 262144 is the lean setting); 0 leaves the policy the process started "
+            + "with (glibc's dynamic one unless SELECTUNE_MALLOC_THRESHOLD fixed it)")
     int mallocThreshold;
 
     @Option(names = "--kernels", defaultValue = "fused", description = "fused (libtorch's attention, group norm and "
@@ -93,7 +95,8 @@ public final class BenchUnetCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--backward must be checkpointed, plain or none, got " + backward);
         }
         Kernels.setMode(Kernels.Mode.parse(kernels));
-        boolean mallocFixed = mallocThreshold > 0 && NativeAllocator.returnLargeBlocksToOs(mallocThreshold);
+        int fixedThreshold = mallocThreshold > 0 && NativeAllocator.returnLargeBlocksToOs(mallocThreshold)
+                ? mallocThreshold : TorchRuntime.mallocThresholdBytes();
         Engine.getEngine("PyTorch");
         if (threads != null) {
             JniUtils.setNumThreads(threads);
@@ -111,7 +114,8 @@ public final class BenchUnetCommand implements Callable<Integer> {
         result.put("device", "cpu");
         result.put("intra_op_threads", JniUtils.getNumThreads());
         result.put("kernels", Kernels.mode().toString());
-        result.put("malloc_mmap_threshold_bytes", mallocFixed ? mallocThreshold : "glibc default (dynamic)");
+        result.put("malloc_mmap_threshold_bytes", fixedThreshold > 0 ? fixedThreshold : "glibc default (dynamic)");
+        result.put("omp_wait_policy", System.getenv().getOrDefault("OMP_WAIT_POLICY", "PASSIVE (set by TorchRuntime)"));
         // The machine may be shared: the load says how much of it this run had.
         result.put("load_average_1m_at_start", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
 

@@ -5,34 +5,28 @@ import com.sun.jna.NativeLibrary;
 import com.sun.jna.Platform;
 
 /**
- * Makes glibc's malloc hand freed tensor memory back to the operating system.
+ * Optionally makes glibc's malloc hand freed tensor memory back to the operating system at once.
  *
- * <p>libtorch allocates CPU tensors with plain malloc. glibc serves blocks above its mmap threshold with mmap and
- * unmaps them on free, but it raises that threshold every time such a block is freed (up to 32 MiB), after which
- * tensors of a few MiB come from the heap and stay resident when freed, fragmented. Measured on the SD1.5 UNet at
- * 512x512: a no-grad forward peaked 0.41-0.49 GiB above the weights and left 0.37-0.40 GiB resident afterwards;
- * with a fixed 1 MiB threshold it peaked 0.28 GiB and left 0.05 GiB.
- *
- * <p>The default threshold is 256 KiB. A backward at 256x256 (BP-low at r = 0.5) keeps hundreds of tensors of
- * 256 KiB to 1 MiB (the 16x16 and 8x8 levels); below a 1 MiB threshold they share the arenas with longer-lived small
- * blocks and leave holes. Measured on the SD1.5 UNet, forward and backward into the LoRA at 256x256: peak 0.77-0.80
- * GiB above the weights at 1 MiB, 0.67 at 256 KiB and 0.67 at 128 KiB; a 512x512 no-grad forward or backward peaks
- * the same at 256 KiB as at 1 MiB, and took as long (10.4-11.9 s against 9.5-12.3 s per forward, within the
- * machine's noise). This is the same as starting the process with {@code MALLOC_MMAP_THRESHOLD_} and
- * {@code MALLOC_TRIM_THRESHOLD_} set.
+ * <p>libtorch allocates CPU tensors with plain malloc. By default glibc serves blocks above a dynamic threshold
+ * (raised each time such a block is freed, up to 32 MiB) with mmap, so tensors of a few MiB soon come from the heap
+ * and are reused, at the price of fragmentation: a phase peaks higher and some memory stays resident. Fixing the
+ * threshold low ({@link #LEAN_THRESHOLD_BYTES}) maps and unmaps every activation and oneDNN scratch buffer, so each
+ * of them is page-faulted in again on every op: lean, but the CPU spends much of a forward in the kernel zeroing
+ * pages. {@link TorchRuntime} leaves glibc's default unless {@code SELECTUNE_MALLOC_THRESHOLD} asks for a fixed
+ * threshold; docs/training.md ("Native allocator") has the measured time and peak of both.
  */
 public final class NativeAllocator {
-    /** The threshold {@link #returnLargeBlocksToOs()} sets. */
-    public static final int DEFAULT_THRESHOLD_BYTES = 256 << 10;
+    /** The lean threshold (the 16x16 and 8x8 activations of a 256 px backward are already above it). */
+    public static final int LEAN_THRESHOLD_BYTES = 256 << 10;
     private static final int M_TRIM_THRESHOLD = -1;
     private static final int M_MMAP_THRESHOLD = -3;
 
     private NativeAllocator() {
     }
 
-    /** As {@link #returnLargeBlocksToOs(int)} with {@link #DEFAULT_THRESHOLD_BYTES}. */
+    /** As {@link #returnLargeBlocksToOs(int)} with {@link #LEAN_THRESHOLD_BYTES}. */
     public static boolean returnLargeBlocksToOs() {
-        return returnLargeBlocksToOs(DEFAULT_THRESHOLD_BYTES);
+        return returnLargeBlocksToOs(LEAN_THRESHOLD_BYTES);
     }
 
     /**

@@ -26,14 +26,15 @@ public final class TorchRuntime {
     private static final Logger LOG = LoggerFactory.getLogger(TorchRuntime.class);
     private static final String BUNDLED_MARKER = "native/lib/pytorch.properties";
     private static volatile boolean initialized;
+    private static volatile int mallocThresholdBytes;
 
     private TorchRuntime() {
     }
 
     /**
-     * Initializes the PyTorch engine with passive OpenMP waiting ({@link OpenMp}), glibc's malloc returning blocks
-     * of 256 KiB and more to the OS ({@link NativeAllocator}; {@code SELECTUNE_MALLOC_THRESHOLD} sets another size,
-     * 0 keeps glibc's default) and the flavor the environment asks for; later calls do nothing.
+     * Initializes the PyTorch engine with passive OpenMP waiting ({@link OpenMp}), glibc's malloc as it is unless
+     * {@code SELECTUNE_MALLOC_THRESHOLD} fixes its mmap threshold ({@link NativeAllocator}; 0 or unset keeps glibc's
+     * dynamic default) and the flavor the environment asks for; later calls do nothing.
      */
     public static synchronized void initialize() {
         if (initialized) {
@@ -41,11 +42,11 @@ public final class TorchRuntime {
         }
         // Read once when libtorch loads, so it must come first.
         OpenMp.preferPassiveWaiting();
-        // Freed tensors go back to the OS, so per-step peaks measure the step, not glibc's leftovers.
+        // glibc's dynamic threshold by default: a fixed low one re-faults every activation (see NativeAllocator).
         String threshold = setting("SELECTUNE_MALLOC_THRESHOLD");
-        int bytes = threshold == null ? NativeAllocator.DEFAULT_THRESHOLD_BYTES : Integer.parseInt(threshold.trim());
-        if (bytes > 0) {
-            NativeAllocator.returnLargeBlocksToOs(bytes);
+        int bytes = threshold == null ? 0 : Integer.parseInt(threshold.trim());
+        if (bytes > 0 && NativeAllocator.returnLargeBlocksToOs(bytes)) {
+            mallocThresholdBytes = bytes;
         }
         String flavor = setting("PYTORCH_FLAVOR");
         boolean wantsCuda = flavor != null && flavor.toLowerCase(Locale.ROOT).startsWith("cu");
@@ -66,6 +67,11 @@ public final class TorchRuntime {
             thread.setContextClassLoader(previous);
         }
         initialized = true;
+    }
+
+    /** The mmap threshold fixed at start-up ({@code SELECTUNE_MALLOC_THRESHOLD}), or 0 for glibc's dynamic one. */
+    public static int mallocThresholdBytes() {
+        return mallocThresholdBytes;
     }
 
     private static String setting(String name) {
