@@ -11,6 +11,7 @@ import dev.selectune.diffusion.lora.LoraNetwork;
 import dev.selectune.diffusion.nn.Autograd;
 import dev.selectune.diffusion.nn.Kernels;
 import dev.selectune.diffusion.nn.NativeAllocator;
+import dev.selectune.diffusion.nn.TorchRuntime;
 import dev.selectune.diffusion.nn.OpProfile;
 import dev.selectune.diffusion.nn.Precision;
 import dev.selectune.diffusion.nn.WeightsDtype;
@@ -70,9 +71,9 @@ public final class BenchUnetCommand implements Callable<Integer> {
             + "machine shared with other jobs, 1 thread avoids measuring the threads' waits for each other")
     Integer threads;
 
-    @Option(names = "--malloc-threshold", defaultValue = "" + NativeAllocator.DEFAULT_THRESHOLD_BYTES, description = "glibc mmap/trim threshold in bytes "
-            + "(see NativeAllocator), so freed tensors leave the resident set; 0 keeps the process's setting "
-            + "(start with SELECTUNE_MALLOC_THRESHOLD=0 for glibc's dynamic default)")
+    @Option(names = "--malloc-threshold", defaultValue = "0", description = "fix glibc's mmap/trim threshold at this "
+            + "many bytes (see NativeAllocator; 262144 is the lean setting); 0 leaves the policy the process started "
+            + "with (glibc's dynamic one unless SELECTUNE_MALLOC_THRESHOLD fixed it)")
     int mallocThreshold;
 
     @Option(names = "--kernels", defaultValue = "fused", description = "fused (libtorch's attention, group norm and "
@@ -119,6 +120,7 @@ public final class BenchUnetCommand implements Callable<Integer> {
         // What is in force, not what was asked: the runtime may have fixed a threshold before this command ran.
         int fixed = NativeAllocator.fixedThresholdBytes();
         result.put("malloc_mmap_threshold_bytes", fixed > 0 ? fixed : "glibc default (dynamic)");
+        result.put("omp_wait_policy", System.getenv().getOrDefault("OMP_WAIT_POLICY", "PASSIVE (set by TorchRuntime)"));
         // The machine may be shared: the load says how much of it this run had.
         result.put("load_average_1m_at_start", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
 

@@ -5,21 +5,19 @@ import com.sun.jna.NativeLibrary;
 import com.sun.jna.Platform;
 
 /**
- * Makes glibc's malloc hand freed tensor memory back to the operating system.
+ * Optionally makes glibc's malloc hand freed tensor memory back to the operating system at once.
  *
- * <p>libtorch allocates CPU tensors with plain malloc. glibc serves blocks above its mmap threshold with mmap and
- * unmaps them on free, but it raises that threshold every time such a block is freed (up to 32 MiB), after which
- * tensors of a few MiB come from the heap and stay resident when freed, fragmented: a UNet forward then leaves most
- * of its peak resident afterwards.
- *
- * <p>The default threshold is 256 KiB rather than 1 MiB: a backward at the low resolution keeps hundreds of tensors
- * of 256 KiB to 1 MiB, which below a 1 MiB threshold share the arenas with longer-lived small blocks and leave holes.
- * The figures behind both choices are in docs/engine.md. This is the same as starting the process with
- * {@code MALLOC_MMAP_THRESHOLD_} and {@code MALLOC_TRIM_THRESHOLD_} set.
+ * <p>libtorch allocates CPU tensors with plain malloc. By default glibc serves blocks above a dynamic threshold
+ * (raised each time such a block is freed, up to 32 MiB) with mmap, so tensors of a few MiB soon come from the heap
+ * and are reused, at the price of fragmentation: a phase peaks higher and some memory stays resident. Fixing the
+ * threshold low ({@link #LEAN_THRESHOLD_BYTES}) maps and unmaps every activation and oneDNN scratch buffer, so each
+ * of them is page-faulted in again on every op: lean, but the CPU spends much of a forward in the kernel zeroing
+ * pages. {@link TorchRuntime} leaves glibc's default unless {@code SELECTUNE_MALLOC_THRESHOLD} asks for a fixed
+ * threshold; docs/training.md ("Native allocator and OpenMP waiting") has the measured time and peak of both.
  */
 public final class NativeAllocator {
-    /** The threshold {@link #returnLargeBlocksToOs()} sets. */
-    public static final int DEFAULT_THRESHOLD_BYTES = 256 << 10;
+    /** The lean threshold (the 16x16 and 8x8 activations of a 256 px backward are already above it). */
+    public static final int LEAN_THRESHOLD_BYTES = 256 << 10;
     private static final int M_TRIM_THRESHOLD = -1;
     private static final int M_MMAP_THRESHOLD = -3;
     /** The threshold fixed in this process, 0 while glibc's dynamic one is in place (it cannot be restored). */
@@ -29,11 +27,11 @@ public final class NativeAllocator {
     }
 
     /**
-     * Applies the process's setting, {@code SELECTUNE_MALLOC_THRESHOLD}: absent, {@link #DEFAULT_THRESHOLD_BYTES};
-     * 0, glibc's dynamic default stays; else that many bytes.
+     * Applies the process's setting, {@code SELECTUNE_MALLOC_THRESHOLD}: absent or 0, glibc's dynamic default stays;
+     * else that many bytes.
      */
     public static void applySetting(String value) {
-        int bytes = value == null ? DEFAULT_THRESHOLD_BYTES : Integer.parseInt(value.trim());
+        int bytes = value == null ? 0 : Integer.parseInt(value.trim());
         if (bytes > 0) {
             returnLargeBlocksToOs(bytes);
         }
@@ -44,9 +42,9 @@ public final class NativeAllocator {
         return fixedThresholdBytes;
     }
 
-    /** As {@link #returnLargeBlocksToOs(int)} with {@link #DEFAULT_THRESHOLD_BYTES}. */
+    /** As {@link #returnLargeBlocksToOs(int)} with {@link #LEAN_THRESHOLD_BYTES}. */
     public static boolean returnLargeBlocksToOs() {
-        return returnLargeBlocksToOs(DEFAULT_THRESHOLD_BYTES);
+        return returnLargeBlocksToOs(LEAN_THRESHOLD_BYTES);
     }
 
     /**

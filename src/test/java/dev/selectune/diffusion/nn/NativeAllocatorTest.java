@@ -17,20 +17,24 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @EnabledOnOs(OS.LINUX)
 class NativeAllocatorTest {
     private static final int TENSORS = 512;
-    private static final long FLOATS = 32 * 1024; // 128 KiB: below the 256 KiB threshold, so from an arena
+    // 64 KiB: below glibc's smallest mmap threshold (128 KiB), so from an arena. The test does not fix the threshold:
+    // that cannot be undone and would slow every later test in this JVM (see NativeAllocator).
+    private static final long FLOATS = 16 * 1024;
 
-    /** What benchmarks report as the threshold in force is the one last fixed, whoever fixed it. */
+    /**
+     * Without {@code SELECTUNE_MALLOC_THRESHOLD} (or with 0) glibc's dynamic default stays. Fixing a threshold is not
+     * tested in this JVM: it cannot be undone and would slow every later test (MallocPolicyTest measures both).
+     */
     @Test
-    void theFixedThresholdIsKnown() {
-        assertTrue(NativeAllocator.returnLargeBlocksToOs(512 << 10), "glibc mallopt");
-        assertEquals(512 << 10, NativeAllocator.fixedThresholdBytes());
+    void absentOrZeroSettingKeepsGlibcsDefault() {
         NativeAllocator.applySetting(null);
-        assertEquals(NativeAllocator.DEFAULT_THRESHOLD_BYTES, NativeAllocator.fixedThresholdBytes());
+        assertEquals(0, NativeAllocator.fixedThresholdBytes());
+        NativeAllocator.applySetting("0");
+        assertEquals(0, NativeAllocator.fixedThresholdBytes());
     }
 
     @Test
     void trimmingReturnsTheHolesThatFreedSmallTensorsLeave() {
-        assertTrue(NativeAllocator.returnLargeBlocksToOs(), "glibc mallopt");
         MemoryProbe probe = MemoryProbe.cpu();
         try (NDManager pins = NDManager.newBaseManager("PyTorch")) {
             long freed;
@@ -46,7 +50,7 @@ class NativeAllocatorTest {
             assertTrue(NativeAllocator.releaseFreeMemory(), "glibc malloc_trim");
             long after = probe.read().currentBytes();
             assertTrue(before - after >= freed / 2, "resident set fell by only " + (before - after)
-                    + " bytes after freeing " + freed + " bytes in 128 KiB tensors");
+                    + " bytes after freeing " + freed + " bytes in 64 KiB tensors");
         }
     }
 }
