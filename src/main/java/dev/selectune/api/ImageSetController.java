@@ -1,10 +1,11 @@
 package dev.selectune.api;
 
 import dev.selectune.config.AuthFilter;
-import dev.selectune.jobs.ImageRecordRepository;
+import dev.selectune.jobs.JobReads;
 import dev.selectune.jobs.ImageSet;
 import dev.selectune.jobs.JobService;
-import dev.selectune.jobs.RequestRejected;
+import dev.selectune.jobs.InvalidRequest;
+import dev.selectune.jobs.Problem;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.DeleteMapping;
@@ -24,12 +25,12 @@ import java.util.List;
 public class ImageSetController {
     private final JobService service;
     private final ImageUploads uploads;
-    private final ImageRecordRepository images;
+    private final JobReads reads;
 
-    public ImageSetController(JobService service, ImageUploads uploads, ImageRecordRepository images) {
+    public ImageSetController(JobService service, ImageUploads uploads, JobReads reads) {
         this.service = service;
         this.uploads = uploads;
-        this.images = images;
+        this.reads = reads;
     }
 
     @PostMapping(path = "/v1/image-sets", consumes = MediaType.MULTIPART_FORM_DATA_VALUE)
@@ -37,8 +38,8 @@ public class ImageSetController {
                                                      @RequestPart(name = "images", required = false)
                                                      List<MultipartFile> files) {
         if (files == null || files.isEmpty()) {
-            throw new RequestRejected(422, "invalid-request", "Invalid request", "no images uploaded",
-                    List.of(new RequestRejected.FieldError("images", "upload at least one 'images' part")));
+            throw new InvalidRequest("no images uploaded",
+                    List.of(new Problem("images", "upload at least one 'images' part")));
         }
         ImageSet set = service.createImageSet(tenant, uploads.validate(files));
         return ResponseEntity.created(URI.create("/v1/image-sets/" + set.getId())).body(view(set));
@@ -58,7 +59,7 @@ public class ImageSetController {
 
     private Views.ImageSetView view(ImageSet set) {
         return new Views.ImageSetView(set.getId(), "image_set", set.getCreatedAt(), set.getImageCount(),
-                set.getTotalBytes(), images.findByImageSetIdOrderByPosition(set.getId()).stream()
+                set.getTotalBytes(), reads.images(set).stream()
                 .map(i -> new Views.ImageView(i.getPosition(), i.getFilename(), i.getFormat(), i.getWidth(),
                         i.getHeight(), i.getSizeBytes(), i.getSha256())).toList());
     }

@@ -1,9 +1,9 @@
 package dev.selectune.api;
 
 import dev.selectune.config.SelectuneProperties;
-import dev.selectune.jobs.JobRunner;
 import dev.selectune.jobs.NewImage;
-import dev.selectune.jobs.RequestRejected;
+import dev.selectune.jobs.Problem;
+import dev.selectune.storage.Hashes;
 import dev.selectune.training.data.DecodeBudget;
 import dev.selectune.training.data.ImageProbe;
 import org.springframework.stereotype.Component;
@@ -42,39 +42,37 @@ public class ImageUploads {
             return List.of();
         }
         if (files.size() > limits.maxImages()) {
-            throw new RequestRejected(422, "too-many-images", "Too many images", files.size()
-                    + " images uploaded; at most " + limits.maxImages() + " are accepted (selectune.uploads.max-images)",
-                    List.of(new RequestRejected.FieldError("images", "at most " + limits.maxImages() + " files, got "
-                            + files.size())));
+            throw new UploadRefused.TooManyImages(files.size() + " images uploaded; at most " + limits.maxImages()
+                    + " are accepted (selectune.uploads.max-images)",
+                    new Problem("images", "at most " + limits.maxImages() + " files, got " + files.size()));
         }
-        List<RequestRejected.FieldError> errors = new ArrayList<>();
+        List<Problem> errors = new ArrayList<>();
         for (int i = 0; i < files.size(); i++) {
             String name = files.get(i).getOriginalFilename();
             if (name != null && name.length() > MAX_FILENAME_CHARS) {
-                errors.add(new RequestRejected.FieldError("images[" + i + "]", "filename of " + name.length()
+                errors.add(new Problem("images[" + i + "]", "filename of " + name.length()
                         + " characters; at most " + MAX_FILENAME_CHARS));
             } else if (name != null && name.chars().anyMatch(Character::isISOControl)) {
-                errors.add(new RequestRejected.FieldError("images[" + i + "]",
+                errors.add(new Problem("images[" + i + "]",
                         "filename contains control characters"));
             }
         }
         if (!errors.isEmpty()) {
-            throw new RequestRejected(400, "invalid-filename", "Invalid filename", errors.size()
-                    + " filename(s) refused", errors);
+            throw new UploadRefused.InvalidFilename(errors.size() + " filename(s) refused", errors);
         }
         long total = files.stream().mapToLong(MultipartFile::getSize).sum();
         for (int i = 0; i < files.size(); i++) {
             if (files.get(i).getSize() > limits.maxFileBytes()) {
-                errors.add(new RequestRejected.FieldError("images[" + i + "]", files.get(i).getSize()
+                errors.add(new Problem("images[" + i + "]", files.get(i).getSize()
                         + " bytes; at most " + limits.maxFileBytes() + " bytes per image"));
             }
         }
         if (!errors.isEmpty() || total > limits.maxRequestBytes()) {
             if (total > limits.maxRequestBytes()) {
-                errors.add(new RequestRejected.FieldError("images", total + " bytes in all; at most "
+                errors.add(new Problem("images", total + " bytes in all; at most "
                         + limits.maxRequestBytes() + " bytes per request"));
             }
-            throw new RequestRejected(413, "upload-too-large", "Upload too large", "the images are too large", errors);
+            throw new UploadRefused.TooLarge("the images are too large", errors);
         }
         List<NewImage> out = new ArrayList<>();
         for (int i = 0; i < files.size(); i++) {
@@ -89,21 +87,20 @@ public class ImageUploads {
             try {
                 ImageProbe.Info info = ImageProbe.probeAndDecode(bytes, limits.maxSide(), limits.maxPixels(), decodeBudget);
                 if (Math.min(info.width(), info.height()) < limits.minSide()) {
-                    errors.add(new RequestRejected.FieldError(field, describe(f) + info.width() + "x" + info.height()
+                    errors.add(new Problem(field, describe(f) + info.width() + "x" + info.height()
                             + " px; the short side must be at least " + limits.minSide() + " px"));
                     continue;
                 }
-                out.add(new NewImage(f.getOriginalFilename(), bytes, info, JobRunner.sha256(bytes)));
+                out.add(new NewImage(f.getOriginalFilename(), bytes, info, Hashes.sha256Hex(bytes)));
             } catch (ImageProbe.InvalidImageException e) {
-                errors.add(new RequestRejected.FieldError(field, describe(f) + e.getMessage()));
+                errors.add(new Problem(field, describe(f) + e.getMessage()));
             } catch (DecodeBudget.Exhausted e) {
-                throw RequestRejected.busy("decode-busy", "Busy decoding images", e.getMessage() + "; try again",
-                        e.retryAfter());
+                throw new UploadRefused.DecodeBusy(e.getMessage() + "; try again", e.retryAfter());
             }
         }
         if (!errors.isEmpty()) {
-            throw new RequestRejected(422, "invalid-image", "Invalid image", errors.size() + " of " + files.size()
-                    + " image(s) refused", errors);
+            throw new UploadRefused.InvalidImage(errors.size() + " of " + files.size() + " image(s) refused",
+                    errors);
         }
         return out;
     }

@@ -1,26 +1,18 @@
 package dev.selectune.api;
 
 import dev.selectune.config.AuthFilter;
-import dev.selectune.jobs.Artifact;
-import dev.selectune.jobs.ArtifactRepository;
-import dev.selectune.jobs.Job;
-import dev.selectune.jobs.JobEventRepository;
-import dev.selectune.jobs.JobQueue;
-import dev.selectune.jobs.JobRepository;
-import dev.selectune.jobs.JobRunner;
+import dev.selectune.jobs.InvalidParameter;
+import dev.selectune.jobs.JobReads;
 import dev.selectune.jobs.JobService;
 import dev.selectune.jobs.JobSpec;
 import dev.selectune.jobs.JobStatus;
-import dev.selectune.jobs.RequestRejected;
-import dev.selectune.jobs.StepMetricRepository;
-import dev.selectune.jobs.WorkerPool;
-import dev.selectune.storage.BlobStore;
+import dev.selectune.jobs.Problem;
+import dev.selectune.storage.Hashes;
 import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.Part;
 import org.springframework.core.io.ByteArrayResource;
 import org.springframework.core.io.Resource;
-import org.springframework.data.domain.Limit;
 import org.springframework.http.ContentDisposition;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
@@ -43,40 +35,27 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.URI;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 
-/** The jobs API: create (JSON or multipart), get, list, cancel, events (paged and SSE), metrics, artifacts. */
+/**
+ * The jobs API: create (JSON or multipart), get, list, cancel, delete, events (paged and SSE), metrics, artifacts.
+ * Each endpoint reads its parameters, makes one call to {@link JobService} or {@link JobReads}, and shapes the
+ * answer; refusals are exceptions that {@link ProblemHandler} answers.
+ */
 @RestController
 public class JobController {
-    private static final int MAX_LIMIT = 100;
-
     private final JobService service;
-    private final JobRepository jobs;
+    private final JobReads reads;
     private final JobViews views;
-    private final JobQueue queue;
-    private final WorkerPool workers;
-    private final JobEventRepository events;
-    private final StepMetricRepository stepMetrics;
-    private final ArtifactRepository artifacts;
-    private final BlobStore blobs;
     private final ImageUploads uploads;
     private final EventStreams streams;
     private final JsonMapper json;
 
-    public JobController(JobService service, JobRepository jobs, JobViews views, JobQueue queue, WorkerPool workers,
-                         JobEventRepository events, StepMetricRepository stepMetrics, ArtifactRepository artifacts,
-                         BlobStore blobs, ImageUploads uploads, EventStreams streams, JsonMapper json) {
+    public JobController(JobService service, JobReads reads, JobViews views, ImageUploads uploads,
+                         EventStreams streams, JsonMapper json) {
         this.service = service;
-        this.jobs = jobs;
+        this.reads = reads;
         this.views = views;
-        this.queue = queue;
-        this.workers = workers;
-        this.events = events;
-        this.stepMetrics = stepMetrics;
-        this.artifacts = artifacts;
-        this.blobs = blobs;
         this.uploads = uploads;
         this.streams = streams;
         this.json = json;
@@ -99,16 +78,8 @@ public class JobController {
                                                          HttpServletRequest request)
             throws IOException, ServletException {
         JobSpec spec = specPart(request);
-        String k = idempotencyKey(key);
-        if (k != null) {
-            // A retry is answered (or a reused key refused) before the images are decoded and checked again.
-            Optional<JobService.Created> replay = service.replay(tenant, k,
-                    () -> service.fingerprint(spec, digests(files)));
-            if (replay.isPresent()) {
-                return created(replay.get());
-            }
-        }
-        return created(service.createJob(tenant, spec, k, uploads.validate(files)));
+        return created(service.createJob(tenant, spec, idempotencyKey(key), () -> digests(files),
+                () -> uploads.validate(files)));
     }
 
     /**
@@ -118,12 +89,12 @@ public class JobController {
     private JobSpec specPart(HttpServletRequest request) throws IOException, ServletException {
         List<Part> parts = request.getParts().stream().filter(p -> "spec".equals(p.getName())).toList();
         if (parts.size() != 1) {
-            throw specRejected(400, parts.isEmpty() ? "a JSON part named 'spec' is required"
+            throw malformedSpec(parts.isEmpty() ? "a JSON part named 'spec' is required"
                     : "exactly one 'spec' part, got " + parts.size());
         }
         Part part = parts.get(0);
         if (part.getSubmittedFileName() != null) {
-            throw specRejected(400, "must be a JSON field, not a file ('" + part.getSubmittedFileName() + "')");
+            throw malformedSpec("must be a JSON field, not a file ('" + part.getSubmittedFileName() + "')");
         }
         MediaType type;
         try {
@@ -132,7 +103,7 @@ public class JobController {
             type = null;
         }
         if (type == null || !MediaType.APPLICATION_JSON.isCompatibleWith(type) || type.isWildcardSubtype()) {
-            throw specRejected(415, "must be sent with Content-Type: application/json, got "
+            throw new UnsupportedPart("spec", "must be sent with Content-Type: application/json, got "
                     + (part.getContentType() == null ? "none (text/plain)" : part.getContentType()));
         }
         try (InputStream in = part.getInputStream()) {
@@ -140,29 +111,22 @@ public class JobController {
         }
     }
 
-    private static RequestRejected specRejected(int status, String message) {
-        return new RequestRejected(status, status == 415 ? "unsupported-media-type" : "invalid-request",
-                status == 415 ? "Unsupported media type" : "Invalid request", "spec: " + message,
-                List.of(new RequestRejected.FieldError("spec", message)));
+    private static MalformedRequest malformedSpec(String message) {
+        return new MalformedRequest("spec: " + message, new Problem("spec", message));
     }
 
     private static List<String> digests(List<MultipartFile> files) {
-        List<String> out = new ArrayList<>();
-        for (MultipartFile f : files == null ? List.<MultipartFile>of() : files) {
+        return (files == null ? List.<MultipartFile>of() : files).stream().map(f -> {
             try {
-                out.add(JobRunner.sha256(f.getBytes()));
+                return Hashes.sha256Hex(f.getBytes());
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
-        }
-        return out;
+        }).toList();
     }
 
     private ResponseEntity<Views.JobView> created(JobService.Created c) {
         Views.JobView view = views.view(c.job());
-        if (!c.replayed()) {
-            workers.nudge();
-        }
         return ResponseEntity.status(c.replayed() ? HttpStatus.OK : HttpStatus.CREATED)
                 .location(URI.create(view.links().self()))
                 .header("Idempotent-Replayed", String.valueOf(c.replayed())).body(view);
@@ -173,8 +137,8 @@ public class JobController {
             return null;
         }
         if (key.isBlank() || key.length() > 255 || !key.chars().allMatch(c -> c >= 0x20 && c < 0x7f)) {
-            throw new RequestRejected(400, "invalid-request", "Invalid request", "bad Idempotency-Key header",
-                    List.of(new RequestRejected.FieldError("Idempotency-Key", "1 to 255 printable ASCII characters")));
+            throw new MalformedRequest("bad Idempotency-Key header",
+                    new Problem("Idempotency-Key", "1 to 255 printable ASCII characters"));
         }
         return key;
     }
@@ -184,25 +148,19 @@ public class JobController {
                                           @RequestParam(required = false) String status,
                                           @RequestParam(required = false) String after,
                                           @RequestParam(defaultValue = "20") int limit) {
-        checkLimit(limit);
-        String statusFilter = null;
-        if (status != null) {
-            try {
-                statusFilter = JobStatus.fromWireName(status).wireName();
-            } catch (IllegalArgumentException e) {
-                throw badParam("status", e.getMessage());
-            }
+        int n = Paging.limit(limit, Paging.MAX_LIMIT);
+        var page = reads.list(tenant, status == null ? null : status(status), after, n);
+        // One view call for the whole page: the queued jobs' positions come from one query.
+        List<Views.JobView> shown = views.views(page.items());
+        return Views.Page.of(shown, page.hasMore(), page.last() == null ? null : page.last().getId());
+    }
+
+    private static JobStatus status(String wireName) {
+        try {
+            return JobStatus.fromWireName(wireName);
+        } catch (IllegalArgumentException e) {
+            throw new InvalidParameter("status", e.getMessage());
         }
-        long before = Long.MAX_VALUE;
-        if (after != null) {
-            before = service.find(tenant, after).map(Job::getSeq)
-                    .orElseThrow(() -> badParam("after", "no job " + after + " to continue after"));
-        }
-        List<Job> page = jobs.page(tenant, statusFilter, before, Limit.of(limit + 1));
-        boolean more = page.size() > limit;
-        List<Job> shown = more ? page.subList(0, limit) : page;
-        return Views.Page.of(views.views(shown), more,
-                shown.isEmpty() ? null : shown.get(shown.size() - 1).getId());
     }
 
     @GetMapping("/v1/jobs/{id}")
@@ -217,20 +175,8 @@ public class JobController {
     @PostMapping("/v1/jobs/{id}/cancel")
     public ResponseEntity<Views.JobView> cancel(@RequestAttribute(AuthFilter.TENANT) String tenant,
                                                 @PathVariable String id) {
-        Job job = service.require(tenant, id);
-        if (queue.cancelQueued(id)) {
-            queue.event(id, "info", "cancelled", "cancelled while queued");
-            return ResponseEntity.ok(views.view(service.require(tenant, id)));
-        }
-        if (queue.requestCancel(id)) {
-            workers.cancelLocal(id);
-            queue.event(id, "info", "cancel_requested", "cancellation requested; the worker stops at its next step");
-            return ResponseEntity.accepted().body(views.view(service.require(tenant, id)));
-        }
-        Job now = service.require(tenant, id);
-        throw new RequestRejected(409, "job-finished", "Job already finished", "job " + id + " is "
-                + now.getStatus().wireName() + " (was " + job.getStatus().wireName() + ") and cannot be cancelled",
-                List.of());
+        JobService.Cancellation c = service.cancel(tenant, id);
+        return ResponseEntity.status(c.stopped() ? HttpStatus.OK : HttpStatus.ACCEPTED).body(views.view(c.job()));
     }
 
     /** Deletes a finished job and everything it produced (204); a queued or running one is refused (409). */
@@ -245,13 +191,8 @@ public class JobController {
                                               @PathVariable String id,
                                               @RequestParam(defaultValue = "0") long after,
                                               @RequestParam(defaultValue = "100") int limit) {
-        checkLimit(limit);
-        service.require(tenant, id);
-        var page = events.findByJobIdAndIdGreaterThanOrderById(id, after, Limit.of(limit + 1));
-        boolean more = page.size() > limit;
-        var shown = more ? page.subList(0, limit) : page;
-        return Views.Page.of(shown.stream().map(EventStreams::view).toList(), more,
-                shown.isEmpty() ? null : String.valueOf(shown.get(shown.size() - 1).getId()));
+        return Paging.page(reads.events(tenant, id, after, Paging.limit(limit, Paging.MAX_LIMIT)),
+                EventStreams::view, e -> e.getId());
     }
 
     /** The same events as a server-sent event stream that follows the job until it finishes. */
@@ -268,23 +209,15 @@ public class JobController {
                                               @PathVariable String id,
                                               @RequestParam(defaultValue = "0") int after,
                                               @RequestParam(defaultValue = "1000") int limit) {
-        if (limit < 1 || limit > 10_000) {
-            throw badParam("limit", "must be between 1 and 10000, got " + limit);
-        }
-        service.require(tenant, id);
-        var rows = stepMetrics.findByJobIdAndStepGreaterThanOrderByStep(id, after, Limit.of(limit + 1));
-        boolean more = rows.size() > limit;
-        var shown = more ? rows.subList(0, limit) : rows;
-        return Views.Page.of(shown.stream().map(m -> new Views.StepView(m.getStep(), m.getStrategy(),
-                        m.getTimestep(), m.getPZo(), m.getLoss(), m.getSeconds(), m.getPeakBytes())).toList(), more,
-                shown.isEmpty() ? null : String.valueOf(shown.get(shown.size() - 1).getStep()));
+        return Paging.page(reads.metrics(tenant, id, after, Paging.limit(limit, Paging.MAX_METRICS_LIMIT)),
+                m -> new Views.StepView(m.getStep(), m.getStrategy(), m.getTimestep(), m.getPZo(), m.getLoss(),
+                        m.getSeconds(), m.getPeakBytes()), m -> m.getStep());
     }
 
     @GetMapping("/v1/jobs/{id}/artifacts")
     public Views.Page<Views.ArtifactView> artifacts(@RequestAttribute(AuthFilter.TENANT) String tenant,
                                                     @PathVariable String id) {
-        service.require(tenant, id);
-        return Views.Page.of(artifacts.findByJobIdOrderByName(id).stream().map(a -> new Views.ArtifactView(
+        return Views.Page.of(reads.artifacts(tenant, id).stream().map(a -> new Views.ArtifactView(
                 a.getName(), "artifact", a.getContentType(), a.getSizeBytes(), a.getSha256(), a.getCreatedAt(),
                 "/v1/jobs/" + id + "/artifacts/" + a.getName())).toList(), false, null);
     }
@@ -296,28 +229,13 @@ public class JobController {
     @GetMapping("/v1/jobs/{id}/artifacts/{name}")
     public ResponseEntity<Resource> artifact(@RequestAttribute(AuthFilter.TENANT) String tenant,
                                              @PathVariable String id, @PathVariable String name) {
-        service.require(tenant, id);
-        Artifact a = artifacts.findByJobIdAndName(id, name)
-                .orElseThrow(() -> RequestRejected.notFound("artifact " + name + " of job " + id));
-        byte[] bytes = blobs.get(a.getBlobKey())
-                .orElseThrow(() -> new IllegalStateException("blob " + a.getBlobKey() + " is missing"));
+        JobReads.ArtifactContent content = reads.artifact(tenant, id, name);
         return ResponseEntity.ok()
-                .eTag("\"" + a.getSha256() + "\"")
-                .contentType(MediaType.parseMediaType(a.getContentType()))
-                .contentLength(bytes.length)
+                .eTag("\"" + content.artifact().getSha256() + "\"")
+                .contentType(MediaType.parseMediaType(content.artifact().getContentType()))
+                .contentLength(content.bytes().length)
                 .header("Accept-Ranges", "bytes")
                 .header("Content-Disposition", ContentDisposition.attachment().filename(name).build().toString())
-                .body(new ByteArrayResource(bytes));
-    }
-
-    private static void checkLimit(int limit) {
-        if (limit < 1 || limit > MAX_LIMIT) {
-            throw badParam("limit", "must be between 1 and " + MAX_LIMIT + ", got " + limit);
-        }
-    }
-
-    static RequestRejected badParam(String name, String message) {
-        return new RequestRejected(400, "invalid-parameter", "Invalid parameter", name + ": " + message,
-                List.of(new RequestRejected.FieldError(name, message)));
+                .body(new ByteArrayResource(content.bytes()));
     }
 }

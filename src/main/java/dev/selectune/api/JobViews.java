@@ -1,49 +1,37 @@
 package dev.selectune.api;
 
 import dev.selectune.jobs.Job;
-import dev.selectune.jobs.JobRepository;
+import dev.selectune.jobs.JobQueue;
 import dev.selectune.jobs.JobSpec;
 import dev.selectune.jobs.JobStatus;
-import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.stereotype.Component;
 import tools.jackson.core.type.TypeReference;
 import tools.jackson.databind.json.JsonMapper;
 
 import java.time.Duration;
 import java.time.Instant;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
 /** Turns a job row into its API form: queue position, progress with an estimated finish, memory, links. */
 @Component
 public class JobViews {
-    private final JobRepository jobs;
-    private final JdbcTemplate jdbc;
+    private final JobQueue queue;
     private final JsonMapper json;
 
-    public JobViews(JobRepository jobs, JdbcTemplate jdbc, JsonMapper json) {
-        this.jobs = jobs;
-        this.jdbc = jdbc;
+    public JobViews(JobQueue queue, JsonMapper json) {
+        this.queue = queue;
         this.json = json;
     }
 
     public Views.JobView view(Job j) {
-        return view(j, j.getStatus() == JobStatus.QUEUED ? (int) jobs.queuedBefore(j.getSeq()) + 1 : null);
+        return views(List.of(j)).get(0);
     }
 
     /** A page of jobs, with the queue positions of its queued jobs in one query rather than one each. */
     public List<Views.JobView> views(List<Job> page) {
-        List<Long> queuedSeqs = page.stream().filter(j -> j.getStatus() == JobStatus.QUEUED).map(Job::getSeq).toList();
-        Map<Long, Integer> positions = new HashMap<>();
-        if (!queuedSeqs.isEmpty()) {
-            jdbc.query("""
-                    select s.seq, (select count(*) from jobs q where q.status = 'queued' and q.seq < s.seq)
-                    from unnest(?::bigint[]) as s(seq)""",
-                    rs -> {
-                        positions.put(rs.getLong(1), rs.getInt(2) + 1);
-                    }, (Object) queuedSeqs.toArray(Long[]::new));
-        }
+        Map<Long, Integer> positions = queue.queuePositions(
+                page.stream().filter(j -> j.getStatus() == JobStatus.QUEUED).map(Job::getSeq).toList());
         return page.stream().map(j -> view(j, positions.get(j.getSeq()))).toList();
     }
 

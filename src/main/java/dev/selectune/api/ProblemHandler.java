@@ -1,5 +1,13 @@
 package dev.selectune.api;
 
+import dev.selectune.jobs.IdempotencyKeyReused;
+import dev.selectune.jobs.ImageSetInUse;
+import dev.selectune.jobs.InvalidParameter;
+import dev.selectune.jobs.InvalidRequest;
+import dev.selectune.jobs.JobActive;
+import dev.selectune.jobs.JobFinished;
+import dev.selectune.jobs.NotFound;
+import dev.selectune.jobs.Problem;
 import dev.selectune.jobs.RequestRejected;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -42,17 +50,68 @@ import java.util.stream.Collectors;
 @RestControllerAdvice
 public class ProblemHandler extends ResponseEntityExceptionHandler {
     private static final Logger log = LoggerFactory.getLogger(ProblemHandler.class);
-    static final String TYPE_BASE = "https://selectune.dev/problems/";
+    static final String TYPE_BASE = Problems.TYPE_BASE;
+
+    /** How a kind of refusal is answered: its status and the type URI's last segment and title. */
+    record Kind(HttpStatus status, String type, String title) {
+    }
+
+    /** Every kind of {@link RequestRejected}, the only place they meet HTTP. */
+    private static final Map<Class<? extends RequestRejected>, Kind> KINDS = Map.ofEntries(
+            Map.entry(InvalidRequest.class, new Kind(HttpStatus.UNPROCESSABLE_CONTENT, "invalid-request",
+                    "Invalid request")),
+            Map.entry(MalformedRequest.class, new Kind(HttpStatus.BAD_REQUEST, "invalid-request", "Invalid request")),
+            Map.entry(InvalidParameter.class, new Kind(HttpStatus.BAD_REQUEST, "invalid-parameter",
+                    "Invalid parameter")),
+            Map.entry(UnsupportedPart.class, new Kind(HttpStatus.UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type",
+                    "Unsupported media type")),
+            Map.entry(NotFound.class, new Kind(HttpStatus.NOT_FOUND, "not-found", "Not Found")),
+            Map.entry(JobActive.class, new Kind(HttpStatus.CONFLICT, "job-active", "Job still active")),
+            Map.entry(JobFinished.class, new Kind(HttpStatus.CONFLICT, "job-finished", "Job already finished")),
+            Map.entry(ImageSetInUse.class, new Kind(HttpStatus.CONFLICT, "image-set-in-use", "Image set in use")),
+            Map.entry(IdempotencyKeyReused.class, new Kind(HttpStatus.UNPROCESSABLE_CONTENT,
+                    "idempotency-key-reused", "Idempotency-Key reused")),
+            Map.entry(UploadRefused.TooManyImages.class, new Kind(HttpStatus.UNPROCESSABLE_CONTENT,
+                    "too-many-images", "Too many images")),
+            Map.entry(UploadRefused.InvalidFilename.class, new Kind(HttpStatus.BAD_REQUEST, "invalid-filename",
+                    "Invalid filename")),
+            Map.entry(UploadRefused.TooLarge.class, new Kind(HttpStatus.CONTENT_TOO_LARGE, "upload-too-large",
+                    "Upload too large")),
+            Map.entry(UploadRefused.InvalidImage.class, new Kind(HttpStatus.UNPROCESSABLE_CONTENT, "invalid-image",
+                    "Invalid image")),
+            Map.entry(UploadRefused.DecodeBusy.class, new Kind(HttpStatus.SERVICE_UNAVAILABLE, "decode-busy",
+                    "Busy decoding images")));
+
+    /** The kind of {@code e}: its own class's, or that of the nearest mapped superclass. */
+    static Kind kind(RequestRejected e) {
+        return kind(e.getClass());
+    }
+
+    static Kind kind(Class<? extends RequestRejected> type) {
+        for (Class<?> c = type; c != RequestRejected.class; c = c.getSuperclass()) {
+            Kind kind = KINDS.get(c);
+            if (kind != null) {
+                return kind;
+            }
+        }
+        throw new IllegalStateException("no problem type for " + type.getName());
+    }
+
+    /** The HTTP status {@code e} is answered with. */
+    public static int status(RequestRejected e) {
+        return kind(e).status().value();
+    }
 
     @ExceptionHandler(RequestRejected.class)
     ResponseEntity<Object> rejected(RequestRejected e, WebRequest request) {
-        ResponseEntity<Object> response = problem(HttpStatus.valueOf(e.status()), e.type(), e.title(), e.getMessage(),
-                e.errors(), request);
-        if (e.retryAfter() == null) {
+        Kind kind = kind(e);
+        ResponseEntity<Object> response = problem(kind.status(), kind.type(), kind.title(), e.getMessage(),
+                e.problems(), request);
+        if (!(e instanceof UploadRefused.DecodeBusy busy)) {
             return response;
         }
         return ResponseEntity.status(response.getStatusCode()).headers(response.getHeaders())
-                .header(HttpHeaders.RETRY_AFTER, Long.toString(Math.max(1, e.retryAfter().toSeconds())))
+                .header(HttpHeaders.RETRY_AFTER, Long.toString(Math.max(1, busy.retryAfter().toSeconds())))
                 .body(response.getBody());
     }
 
@@ -67,7 +126,7 @@ public class ProblemHandler extends ResponseEntityExceptionHandler {
         String type = e.getRequiredType() == null ? "value" : e.getRequiredType().getSimpleName().toLowerCase();
         return problem(HttpStatus.BAD_REQUEST, "invalid-parameter", "Invalid parameter", e.getName()
                 + ": expected " + type + ", got '" + e.getValue() + "'",
-                List.of(new RequestRejected.FieldError(e.getName(), "expected " + type)), request);
+                List.of(new Problem(e.getName(), "expected " + type)), request);
     }
 
     /**
@@ -107,11 +166,11 @@ public class ProblemHandler extends ResponseEntityExceptionHandler {
         if (causedBy(e, "FileCountLimitExceededException")) {
             return problem(HttpStatus.CONTENT_TOO_LARGE, "too-many-parts", "Too many parts", "the body has more"
                     + " parts than the server reads at all (server.tomcat.max-part-count)",
-                    List.of(new RequestRejected.FieldError("images", "far too many parts")), request);
+                    List.of(new Problem("images", "far too many parts")), request);
         }
         return problem(HttpStatus.CONTENT_TOO_LARGE, "upload-too-large", "Upload too large",
                 "the upload exceeds the size limit: " + e.getMessage(),
-                List.of(new RequestRejected.FieldError("images", "too large")), request);
+                List.of(new Problem("images", "too large")), request);
     }
 
     /** Spring MVC's own exceptions keep their status; they just get our type URI and instance. */
@@ -123,9 +182,7 @@ public class ProblemHandler extends ResponseEntityExceptionHandler {
             body = error.updateAndGetBody(getMessageSource(), LocaleContextHolder.getLocale());
         }
         if (body instanceof ProblemDetail p) {
-            String slug = HttpStatus.resolve(statusCode.value()) == null ? "error"
-                    : HttpStatus.valueOf(statusCode.value()).name().toLowerCase().replace('_', '-');
-            p.setType(URI.create(TYPE_BASE + slug));
+            p.setType(URI.create(TYPE_BASE + Problems.slug(statusCode.value())));
             p.setInstance(URI.create(path(request)));
             p.setProperty("errors", List.of());
         }
@@ -141,7 +198,7 @@ public class ProblemHandler extends ResponseEntityExceptionHandler {
         String field = fieldPath(e);
         if (e instanceof UnrecognizedPropertyException u) {
             return problem(HttpStatus.BAD_REQUEST, "unknown-field", "Unknown field", "unknown field '" + field
-                    + "'", List.of(new RequestRejected.FieldError(field, "unknown field; known fields: "
+                    + "'", List.of(new Problem(field, "unknown field; known fields: "
                     + u.getKnownPropertyIds().stream().map(String::valueOf).sorted().collect(Collectors.joining(", ")))),
                     request);
         }
@@ -153,13 +210,13 @@ public class ProblemHandler extends ResponseEntityExceptionHandler {
                             ? ", got '" + f.getValue() + "'" : ", got " + tokenName(m))
                     : firstLine(e.getOriginalMessage());
             return problem(HttpStatus.UNPROCESSABLE_CONTENT, "invalid-field", "Invalid field", field + ": " + what,
-                    List.of(new RequestRejected.FieldError(field, what)), request);
+                    List.of(new Problem(field, what)), request);
         }
         String what = firstLine(e.getOriginalMessage());
         String detail = (e instanceof StreamReadException ? "malformed JSON" : "unreadable JSON")
                 + (field.isEmpty() ? "" : " at " + field) + ": " + what;
         return problem(HttpStatus.BAD_REQUEST, "malformed-json", "Malformed JSON", detail,
-                field.isEmpty() ? List.of() : List.of(new RequestRejected.FieldError(field, what)), request);
+                field.isEmpty() ? List.of() : List.of(new Problem(field, what)), request);
     }
 
     /** {@code validation_prompts[1]} from Jackson's reference chain, or else from where the parser stopped. */
@@ -252,17 +309,12 @@ public class ProblemHandler extends ResponseEntityExceptionHandler {
     }
 
     private ResponseEntity<Object> problem(HttpStatus status, String type, String title, String detail,
-                                           List<RequestRejected.FieldError> errors, WebRequest request) {
+                                           List<Problem> errors, WebRequest request) {
         ProblemDetail p = ProblemDetail.forStatusAndDetail(status, detail);
         p.setType(URI.create(TYPE_BASE + type));
         p.setTitle(title);
         p.setInstance(URI.create(path(request)));
-        p.setProperty("errors", errors.stream().map(f -> {
-            Map<String, String> m = new java.util.LinkedHashMap<>();
-            m.put("field", f.field());
-            m.put("message", f.message());
-            return m;
-        }).toList());
+        p.setProperty("errors", Problems.errors(errors));
         return ResponseEntity.status(status).contentType(org.springframework.http.MediaType.APPLICATION_PROBLEM_JSON)
                 .body(p);
     }

@@ -1,6 +1,6 @@
 package dev.selectune.api;
 
-import dev.selectune.jobs.RequestRejected;
+import dev.selectune.jobs.Problem;
 import org.springframework.http.HttpStatus;
 
 import java.util.LinkedHashMap;
@@ -34,7 +34,7 @@ public final class Problems {
 
     /** A problem as a map, ready for any JSON writer. */
     public static Map<String, Object> body(int status, String type, String title, String detail, String instance,
-                                           List<RequestRejected.FieldError> errors) {
+                                           List<Problem> errors) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("type", TYPE_BASE + type);
         m.put("title", title);
@@ -45,12 +45,17 @@ public final class Problems {
         if (instance != null) {
             m.put("instance", instance.length() > MAX_INSTANCE ? instance.substring(0, MAX_INSTANCE) + "..." : instance);
         }
-        m.put("errors", errors.stream().map(f -> {
+        m.put("errors", errors(errors));
+        return m;
+    }
+
+    /** The {@code errors} array: each problem as {@code {"field": ..., "message": ...}} (field null when none). */
+    public static List<Map<String, String>> errors(List<Problem> problems) {
+        return problems.stream().map(f -> {
             Map<String, String> e = new LinkedHashMap<>();
             e.put("field", f.field());
             e.put("message", f.message());
             return e;
-        }).toList());
-        return m;
+        }).toList();
     }
 }

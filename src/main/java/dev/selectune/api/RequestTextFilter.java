@@ -1,6 +1,6 @@
 package dev.selectune.api;
 
-import dev.selectune.jobs.RequestRejected;
+import dev.selectune.jobs.Problem;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServletRequest;
@@ -33,7 +33,7 @@ public class RequestTextFilter extends OncePerRequestFilter {
     @Override
     protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
             throws ServletException, IOException {
-        RequestRejected.FieldError bad = check(request);
+        Problem bad = check(request);
         if (bad != null) {
             response.setStatus(400);
             response.setContentType(Problems.MEDIA_TYPE);
@@ -46,10 +46,10 @@ public class RequestTextFilter extends OncePerRequestFilter {
     }
 
     /** The first bad part of the request line, or null. */
-    static RequestRejected.FieldError check(HttpServletRequest request) {
+    static Problem check(HttpServletRequest request) {
         String path = request.getServletPath() + (request.getPathInfo() == null ? "" : request.getPathInfo());
         if (hasControl(path)) {
-            return new RequestRejected.FieldError("path", "must not contain control characters");
+            return new Problem("path", "must not contain control characters");
         }
         String query = request.getQueryString();
         if (query == null || query.isEmpty()) {
@@ -61,17 +61,17 @@ public class RequestTextFilter extends OncePerRequestFilter {
             try {
                 name = decode(eq < 0 ? pair : pair.substring(0, eq));
             } catch (IllegalArgumentException e) {
-                return new RequestRejected.FieldError("query", "a parameter name is " + e.getMessage());
+                return new Problem("query", "a parameter name is " + e.getMessage());
             }
             if (hasControl(name)) {
-                return new RequestRejected.FieldError("query", "a parameter name contains control characters");
+                return new Problem("query", "a parameter name contains control characters");
             }
             try {
                 if (eq >= 0 && hasControl(decode(pair.substring(eq + 1)))) {
-                    return new RequestRejected.FieldError(name, "must not contain control characters");
+                    return new Problem(name, "must not contain control characters");
                 }
             } catch (IllegalArgumentException e) {
-                return new RequestRejected.FieldError(name, "is " + e.getMessage());
+                return new Problem(name, "is " + e.getMessage());
             }
         }
         return null;

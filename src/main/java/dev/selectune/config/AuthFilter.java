@@ -23,7 +23,7 @@ public class AuthFilter extends OncePerRequestFilter {
     public static final String TENANT = "selectune.tenant";
     public static final String LOCAL_TENANT = "local";
 
-    /** The API description's paths (springdoc's JSON and Swagger UI's page and assets). */
+    /** The API description's paths (openapi.yaml as JSON and YAML, Swagger UI's page and assets). */
     public static final List<String> DOCS_PATTERNS = List.of("/v3/api-docs", "/v3/api-docs/*", "/v3/api-docs.yaml",
             "/swagger-ui.html", "/swagger-ui/*");
 

@@ -14,6 +14,10 @@ import tools.jackson.databind.cfg.CoercionInputShape;
 import tools.jackson.databind.cfg.MapperBuilder;
 import tools.jackson.databind.type.LogicalType;
 
+import java.util.EnumSet;
+import java.util.Map;
+import java.util.Set;
+
 /**
  * JSON values must have the types openapi.yaml gives them: Jackson would otherwise read {@code "5"} and {@code 5.5}
  * as the integer 5, {@code 123} as the string "123" and {@code 1} as true, silently. The service's mapper reads
@@ -23,6 +27,17 @@ import tools.jackson.databind.type.LogicalType;
  */
 @Configuration(proxyBeanMethods = false)
 public class StrictJsonConfiguration {
+    /** The JSON shapes Jackson would coerce into a scalar: a one-element array ({@code [5]} for 5) and the scalars. */
+    private static final Set<CoercionInputShape> COERCIBLE = EnumSet.of(CoercionInputShape.Array,
+            CoercionInputShape.Integer, CoercionInputShape.Float, CoercionInputShape.String,
+            CoercionInputShape.EmptyString, CoercionInputShape.Boolean);
+
+    /** The shapes each scalar type is read from; every other coercible shape fails, naming the field. */
+    private static final Map<LogicalType, Set<CoercionInputShape>> ACCEPTED = Map.of(
+            LogicalType.Integer, EnumSet.of(CoercionInputShape.Integer),
+            LogicalType.Float, EnumSet.of(CoercionInputShape.Float, CoercionInputShape.Integer),
+            LogicalType.Boolean, EnumSet.of(CoercionInputShape.Boolean),
+            LogicalType.Textual, EnumSet.of(CoercionInputShape.String, CoercionInputShape.EmptyString));
 
     @Bean
     JsonMapperBuilderCustomizer strictScalars() {
@@ -32,28 +47,13 @@ public class StrictJsonConfiguration {
     public static <B extends MapperBuilder<?, ?>> B refuseCoercions(B builder) {
         builder.enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION);
         builder.addModule(new SimpleModule("strict-strings").addDeserializer(String.class, new StrictStrings()));
-        builder.withCoercionConfig(LogicalType.Integer, c -> c
-                .setCoercion(CoercionInputShape.Array, CoercionAction.Fail)
-                .setCoercion(CoercionInputShape.Float, CoercionAction.Fail)
-                .setCoercion(CoercionInputShape.String, CoercionAction.Fail)
-                .setCoercion(CoercionInputShape.EmptyString, CoercionAction.Fail)
-                .setCoercion(CoercionInputShape.Boolean, CoercionAction.Fail));
-        builder.withCoercionConfig(LogicalType.Float, c -> c
-                .setCoercion(CoercionInputShape.Array, CoercionAction.Fail)
-                .setCoercion(CoercionInputShape.String, CoercionAction.Fail)
-                .setCoercion(CoercionInputShape.EmptyString, CoercionAction.Fail)
-                .setCoercion(CoercionInputShape.Boolean, CoercionAction.Fail));
-        builder.withCoercionConfig(LogicalType.Boolean, c -> c
-                .setCoercion(CoercionInputShape.Array, CoercionAction.Fail)
-                .setCoercion(CoercionInputShape.Integer, CoercionAction.Fail)
-                .setCoercion(CoercionInputShape.Float, CoercionAction.Fail)
-                .setCoercion(CoercionInputShape.String, CoercionAction.Fail)
-                .setCoercion(CoercionInputShape.EmptyString, CoercionAction.Fail));
-        builder.withCoercionConfig(LogicalType.Textual, c -> c
-                .setCoercion(CoercionInputShape.Array, CoercionAction.Fail)
-                .setCoercion(CoercionInputShape.Integer, CoercionAction.Fail)
-                .setCoercion(CoercionInputShape.Float, CoercionAction.Fail)
-                .setCoercion(CoercionInputShape.Boolean, CoercionAction.Fail));
+        ACCEPTED.forEach((type, accepted) -> builder.withCoercionConfig(type, c -> {
+            for (CoercionInputShape shape : COERCIBLE) {
+                if (!accepted.contains(shape)) {
+                    c.setCoercion(shape, CoercionAction.Fail);
+                }
+            }
+        }));
         return builder;
     }
 

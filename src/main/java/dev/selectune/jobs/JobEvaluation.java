@@ -50,11 +50,13 @@ public class JobEvaluation {
 
     Outcome run(JobQueue.Lease claim, Job job, EvaluationSpec spec, Path modelFolder, Path lora,
                 List<byte[]> instanceImages, Path out, BooleanSupplier cancelled, Runnable leaseLost) {
-        String jobId = job.getId();
         EvaluationSettings settings = spec.settings();
-        queue.event(jobId, "info", "evaluating", String.format("evaluating: %d prompt(s) x %d image(s), %d steps,"
-                        + " with the LoRA and with the base model", settings.prompts().size(), settings.imagesPerPrompt(),
-                settings.steps()));
+        if (!queue.event(claim, EventType.EVALUATING, String.format("evaluating: %d prompt(s) x %d image(s), %d"
+                        + " steps, with the LoRA and with the base model", settings.prompts().size(),
+                settings.imagesPerPrompt(), settings.steps()))) {
+            leaseLost.run();
+            return new Outcome(List.of(), false);
+        }
         List<Rgb8Image> real = new ArrayList<>();
         for (int i = 0; i < instanceImages.size(); i++) {
             real.add(Rgb8Image.of(ImageDecoder.decode(instanceImages.get(i), i)));

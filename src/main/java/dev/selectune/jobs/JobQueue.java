@@ -1,6 +1,7 @@
 package dev.selectune.jobs;
 
 import dev.selectune.training.StepReport;
+import dev.selectune.training.Strategy;
 import dev.selectune.training.TrainingResult;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.stereotype.Component;
@@ -8,6 +9,8 @@ import org.springframework.transaction.annotation.Transactional;
 import org.springframework.transaction.interceptor.TransactionAspectSupport;
 
 import java.time.Duration;
+import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -27,7 +30,10 @@ public class JobQueue {
     public record Lease(String jobId, String workerId, long generation) {
     }
 
-    private static final String HELD = "id = ? and worker_id = ? and lease_generation = ? and status = 'running'";
+    private static final String HELD = "id = ? and worker_id = ? and lease_generation = ? and status = "
+            + Sql.of(JobStatus.RUNNING);
+    private static final String BP_STEP = "m.strategy <> " + Sql.of(Strategy.ZO_HIGH);
+    private static final String ZO_STEP = "m.strategy = " + Sql.of(Strategy.ZO_HIGH);
 
     private final JdbcTemplate jdbc;
 
@@ -47,16 +53,16 @@ public class JobQueue {
     @Transactional
     public Optional<Lease> claim(String workerId, String device, Duration lease) {
         List<Lease> claimed = jdbc.query("""
-                update jobs set status = 'running', worker_id = ?, device = ?, attempts = attempts + 1,
+                update jobs set status = %s, worker_id = ?, device = ?, attempts = attempts + 1,
                        lease_generation = lease_generation + 1,
                        lease_expires_at = now() + ? * interval '1 millisecond',
                        started_at = coalesce(started_at, now())
-                where id = (select id from jobs where status = 'queued' and not cancel_requested
+                where id = (select id from jobs where status = %s and not cancel_requested
                             order by seq limit 1 for update skip locked)
-                returning id, lease_generation""",
+                returning id, lease_generation""".formatted(Sql.of(JobStatus.RUNNING), Sql.of(JobStatus.QUEUED)),
                 (rs, i) -> new Lease(rs.getString(1), workerId, rs.getLong(2)), workerId, device, lease.toMillis());
         for (Lease l : claimed) {
-            event(l.jobId(), "info", "claimed", "claimed by worker " + workerId + " on " + device);
+            event(l.jobId(), EventType.CLAIMED, "claimed by worker " + workerId + " on " + device);
             rewindToCheckpoint(l.jobId());
         }
         return claimed.stream().findFirst();
@@ -79,15 +85,13 @@ public class JobQueue {
         jdbc.update("delete from job_metrics where job_id = ? and step > ?", jobId, from);
         jdbc.update("""
                 update jobs set step = ?, resumed_from_step = ?,
-                       bp_steps = (select count(*) from job_metrics m
-                                   where m.job_id = jobs.id and m.strategy <> 'zo_high'),
-                       zo_steps = (select count(*) from job_metrics m
-                                   where m.job_id = jobs.id and m.strategy = 'zo_high')
-                where id = ?""", from, from, jobId);
+                       bp_steps = (select count(*) from job_metrics m where m.job_id = jobs.id and %s),
+                       zo_steps = (select count(*) from job_metrics m where m.job_id = jobs.id and %s)
+                where id = ?""".formatted(BP_STEP, ZO_STEP), from, from, jobId);
         String repeated = step <= from ? "no step is repeated"
                 : step == from + 1 ? "step " + step + " will be repeated"
                 : "steps " + (from + 1) + "-" + step + " will be repeated";
-        event(jobId, "info", "resumed", (checkpoint == null ? "restarted from step 0 as there is no checkpoint"
+        event(jobId, EventType.RESUMED, (checkpoint == null ? "restarted from step 0 as there is no checkpoint"
                 : "resumed from checkpoint at step " + from) + " (attempt " + row.get("attempts") + "); " + repeated);
     }
 
@@ -121,12 +125,12 @@ public class JobQueue {
                 r.peakBytes());
         jdbc.update("""
                 update jobs set bp_steps = (select count(*) from job_metrics m
-                                            where m.job_id = jobs.id and m.step <= ? and m.strategy <> 'zo_high'),
+                                            where m.job_id = jobs.id and m.step <= ? and %s),
                                 zo_steps = (select count(*) from job_metrics m
-                                            where m.job_id = jobs.id and m.step <= ? and m.strategy = 'zo_high')
-                where id = ?""", r.step(), r.step(), l.jobId());
+                                            where m.job_id = jobs.id and m.step <= ? and %s)
+                where id = ?""".formatted(BP_STEP, ZO_STEP), r.step(), r.step(), l.jobId());
         if (progressMessage != null) {
-            event(l.jobId(), "info", "progress", progressMessage);
+            event(l.jobId(), EventType.PROGRESS, progressMessage);
         }
         return true;
     }
@@ -151,7 +155,7 @@ public class JobQueue {
         }
         String replaced = jdbc.queryForObject("select checkpoint_key from jobs where id = ?", String.class, l.jobId());
         jdbc.update("update jobs set checkpoint_key = ?, checkpoint_step = ? where id = ?", key, step, l.jobId());
-        event(l.jobId(), "info", "checkpoint", "checkpoint saved after step " + step);
+        event(l.jobId(), EventType.CHECKPOINT, "checkpoint saved after step " + step);
         return Optional.of(new Checkpointed(replaced));
     }
 
@@ -186,7 +190,7 @@ public class JobQueue {
                     values (?, ?, ?, ?, ?, ?)""",
                     l.jobId(), a.getName(), a.getBlobKey(), a.getContentType(), a.getSizeBytes(), a.getSha256());
         }
-        event(l.jobId(), "info", status.wireName(), message);
+        event(l.jobId(), EventType.finished(status), message);
         return true;
     }
 
@@ -200,18 +204,32 @@ public class JobQueue {
                 l.generation()) == 0) {
             return false;
         }
-        event(l.jobId(), "info", "evaluated", message);
+        event(l.jobId(), EventType.EVALUATED, message);
+        return true;
+    }
+
+    /**
+     * An event of the worker holding {@code l} that changes nothing else ({@code evaluating}, {@code
+     * evaluation-skipped}); false, and nothing written, when the lease is lost.
+     */
+    @Transactional
+    public boolean event(Lease l, EventType type, String message) {
+        if (!holds(l)) {
+            return false;
+        }
+        event(l.jobId(), type, message);
         return true;
     }
 
     /** Fails a running job with {@code error} (and its {@code failed} event); false when the lease is lost. */
     @Transactional
     public boolean fail(Lease l, String error) {
-        if (jdbc.update("update jobs set status = 'failed', error = ?, finished_at = now(), lease_expires_at = null,"
-                + " checkpoint_key = null where " + HELD, error, l.jobId(), l.workerId(), l.generation()) == 0) {
+        if (jdbc.update("update jobs set status = " + Sql.of(JobStatus.FAILED) + ", error = ?, finished_at = now(),"
+                + " lease_expires_at = null, checkpoint_key = null where " + HELD, error, l.jobId(), l.workerId(),
+                l.generation()) == 0) {
             return false;
         }
-        event(l.jobId(), "error", "failed", error);
+        event(l.jobId(), EventType.FAILED, error);
         return true;
     }
 
@@ -222,25 +240,27 @@ public class JobQueue {
     @Transactional
     public boolean release(Lease l, String message) {
         if (jdbc.update("""
-                update jobs set status = 'queued', worker_id = null, device = null, lease_expires_at = null,
+                update jobs set status = %s, worker_id = null, device = null, lease_expires_at = null,
                        attempts = greatest(attempts - 1, 0)
-                where %s""".formatted(HELD), l.jobId(), l.workerId(), l.generation()) == 0) {
+                where %s""".formatted(Sql.of(JobStatus.QUEUED), HELD), l.jobId(), l.workerId(), l.generation()) == 0) {
             return false;
         }
-        event(l.jobId(), "info", "released", message);
+        event(l.jobId(), EventType.RELEASED, message);
         return true;
     }
 
     /** Cancels a queued job at once; false when it was not queued (any more). */
     public boolean cancelQueued(String jobId) {
         return jdbc.update("""
-                update jobs set status = 'cancelled', cancel_requested = true, finished_at = now()
-                where id = ? and status = 'queued'""", jobId) == 1;
+                update jobs set status = %s, cancel_requested = true, finished_at = now()
+                where id = ? and status = %s""".formatted(Sql.of(JobStatus.CANCELLED), Sql.of(JobStatus.QUEUED)),
+                jobId) == 1;
     }
 
     /** Asks the worker of a running job to stop; it sees the flag at its next heartbeat. */
     public boolean requestCancel(String jobId) {
-        return jdbc.update("update jobs set cancel_requested = true where id = ? and status = 'running'", jobId) == 1;
+        return jdbc.update("update jobs set cancel_requested = true where id = ? and status = "
+                + Sql.of(JobStatus.RUNNING), jobId) == 1;
     }
 
     /**
@@ -253,19 +273,20 @@ public class JobQueue {
     @Transactional
     public Reaped reapExpired() {
         List<String> failed = jdbc.queryForList("""
-                update jobs set status = 'failed', finished_at = now(), lease_expires_at = null,
+                update jobs set status = %s, finished_at = now(), lease_expires_at = null,
                        error = 'worker ' || coalesce(worker_id, '?') || ' stopped renewing its lease and the job'
                                || ' has used all ' || max_attempts || ' attempts'
-                where status = 'running' and lease_expires_at < now() and attempts >= max_attempts
-                returning id""", String.class);
+                where status = %s and lease_expires_at < now() and attempts >= max_attempts
+                returning id""".formatted(Sql.of(JobStatus.FAILED), Sql.of(JobStatus.RUNNING)), String.class);
         List<String> requeued = jdbc.queryForList("""
-                update jobs set status = case when cancel_requested then 'cancelled' else 'queued' end,
+                update jobs set status = case when cancel_requested then %s else %s end,
                        finished_at = case when cancel_requested then now() end,
                        worker_id = null, device = null, lease_expires_at = null
-                where status = 'running' and lease_expires_at < now() and attempts < max_attempts
-                returning id""", String.class);
-        failed.forEach(id -> event(id, "error", "failed", "lease expired and no attempts are left"));
-        requeued.forEach(id -> event(id, "warning", "requeued",
+                where status = %s and lease_expires_at < now() and attempts < max_attempts
+                returning id""".formatted(Sql.of(JobStatus.CANCELLED), Sql.of(JobStatus.QUEUED),
+                Sql.of(JobStatus.RUNNING)), String.class);
+        failed.forEach(id -> event(id, EventType.FAILED, "lease expired and no attempts are left"));
+        requeued.forEach(id -> event(id, EventType.REQUEUED,
                 "the worker's lease expired; the job goes back to the queue and resumes from its last checkpoint"));
         return new Reaped(requeued, failed);
     }
@@ -274,14 +295,36 @@ public class JobQueue {
     }
 
     public long queueDepth() {
-        Long n = jdbc.queryForObject("select count(*) from jobs where status = 'queued'", Long.class);
+        Long n = jdbc.queryForObject("select count(*) from jobs where status = " + Sql.of(JobStatus.QUEUED),
+                Long.class);
         return n == null ? 0 : n;
     }
 
-    /** An event written by whoever holds no lease (the API on a client's request, the reaper, a claim). */
-    public void event(String jobId, String level, String type, String message) {
+    /**
+     * The 1-based queue positions of the queued jobs with these {@code seq}s, in one query (a page of jobs asks for
+     * all of its own at once).
+     */
+    public Map<Long, Integer> queuePositions(Collection<Long> seqs) {
+        Map<Long, Integer> positions = new HashMap<>();
+        if (seqs.isEmpty()) {
+            return positions;
+        }
+        jdbc.query("""
+                select s.seq, (select count(*) from jobs q where q.status = %s and q.seq < s.seq)
+                from unnest(?::bigint[]) as s(seq)""".formatted(Sql.of(JobStatus.QUEUED)),
+                rs -> {
+                    positions.put(rs.getLong(1), rs.getInt(2) + 1);
+                }, (Object) seqs.toArray(Long[]::new));
+        return positions;
+    }
+
+    /**
+     * An event written by whoever holds no lease (the API on a client's request, the reaper, inside a claim's or a
+     * fenced write's transaction). A worker's own events go through a fenced method instead.
+     */
+    void event(String jobId, EventType type, String message) {
         jdbc.update("insert into job_events (job_id, level, type, message) values (?, ?, ?, ?)",
-                jobId, level, type, message);
+                jobId, type.level().wireName(), type.wireName(), message);
     }
 
     /**

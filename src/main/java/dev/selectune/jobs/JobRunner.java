@@ -4,6 +4,7 @@ import ai.djl.Device;
 import dev.selectune.config.ModelRegistry;
 import dev.selectune.metrics.SelectuneMetrics;
 import dev.selectune.storage.BlobStore;
+import dev.selectune.storage.Hashes;
 import dev.selectune.training.CancellationToken;
 import dev.selectune.training.SelectiveTrainer;
 import dev.selectune.training.StepReport;
@@ -17,18 +18,17 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 
 /**
@@ -41,22 +41,54 @@ import java.util.stream.Stream;
 public class JobRunner {
     private static final Logger log = LoggerFactory.getLogger(JobRunner.class);
 
-    /** What the worker thread and the API share about the job running right now. */
+    /** What the worker thread, its heartbeat and the API share about the job running right now. */
     static final class Running implements CancellationToken {
         final JobQueue.Lease lease;
         final String jobId;
-        volatile boolean cancelRequested;
-        volatile boolean lost;
-        volatile boolean shuttingDown;
+        private final AtomicReference<StopReason> stop = new AtomicReference<>();
 
         Running(JobQueue.Lease lease) {
             this.lease = lease;
             this.jobId = lease.jobId();
         }
 
+        /** Asks the job to stop at its next step; a reason of higher precedence already given stays. */
+        void stop(StopReason reason) {
+            stop.accumulateAndGet(reason, (now, given) -> given.and(now));
+        }
+
+        /** Why the job should stop, or null while it should go on. */
+        StopReason stopReason() {
+            return stop.get();
+        }
+
+        boolean stoppedFor(StopReason reason) {
+            return stop.get() == reason;
+        }
+
         @Override
         public boolean isCancelled() {
-            return cancelRequested || lost || shuttingDown;
+            return stop.get() != null;
+        }
+    }
+
+    /** How a run ended on this worker. */
+    enum Outcome {
+        SUCCEEDED(JobStatus.SUCCEEDED), CANCELLED(JobStatus.CANCELLED), FAILED(JobStatus.FAILED),
+        /** Checkpointed and back in the queue (the worker is stopping). */
+        RELEASED(null),
+        /** Another claim owns the job; its worker reports the outcome. */
+        LEASE_LOST(null);
+
+        private final JobStatus finalStatus;
+
+        Outcome(JobStatus finalStatus) {
+            this.finalStatus = finalStatus;
+        }
+
+        /** The job's final status when this run set it, else null (the job runs on elsewhere). */
+        JobStatus finalStatus() {
+            return finalStatus;
         }
     }
 
@@ -77,25 +109,23 @@ public class JobRunner {
     private final Map<String, SelectiveTrainer> trainers = new ConcurrentHashMap<>();
     private final JobEvaluation evaluation;
 
-    JobRunner(String workerId, Device device, JobRepository jobs, ImageRecordRepository images, JobQueue queue,
-              BlobStore blobs, ModelRegistry models, SelectuneMetrics metrics, JsonMapper json,
-              Duration lease, Duration heartbeat, Path scratch, ScheduledExecutorService timers,
-              JobEvaluation evaluation) {
+    /** Made by {@link JobRunnerFactory#create}, which holds what every runner shares. */
+    JobRunner(String workerId, Device device, JobRunnerFactory shared) {
         this.workerId = workerId;
         this.device = device;
         this.deviceLabel = Devices.label(device);
-        this.jobs = jobs;
-        this.images = images;
-        this.queue = queue;
-        this.blobs = blobs;
-        this.models = models;
-        this.metrics = metrics;
-        this.json = json;
-        this.lease = lease;
-        this.heartbeat = heartbeat;
-        this.scratch = scratch;
-        this.timers = timers;
-        this.evaluation = evaluation;
+        this.jobs = shared.jobs;
+        this.images = shared.images;
+        this.queue = shared.queue;
+        this.blobs = shared.blobs;
+        this.models = shared.models;
+        this.metrics = shared.metrics;
+        this.json = shared.json;
+        this.lease = shared.lease;
+        this.heartbeat = shared.heartbeat;
+        this.scratch = shared.scratch;
+        this.timers = shared.timers;
+        this.evaluation = new JobEvaluation(workerId, device, shared.queue, shared.evaluators, shared.metrics);
     }
 
     void run(Running running) {
@@ -104,7 +134,7 @@ public class JobRunner {
         Instant claimed = Instant.now();
         metrics.jobStarted();
         metrics.resetPeaks(deviceLabel);
-        String outcome = null;
+        Outcome outcome = Outcome.LEASE_LOST;
         ScheduledFuture<?> beat = timers.scheduleWithFixedDelay(() -> renew(running), heartbeat.toMillis(),
                 heartbeat.toMillis(), TimeUnit.MILLISECONDS);
         // One folder (a worker id holds a '/', which made it two, and left the outer one behind).
@@ -119,12 +149,13 @@ public class JobRunner {
             outcome = fail(running, "training failed on " + deviceLabel + ": " + e);
         } finally {
             beat.cancel(false);
-            metrics.jobEnded(outcome, Duration.between(claimed, Instant.now()));
+            metrics.jobEnded(outcome.finalStatus() == null ? null : outcome.finalStatus().wireName(),
+                    Duration.between(claimed, Instant.now()));
             deleteTree(out);
         }
     }
 
-    private String train(Job job, Running running, Path out) {
+    private Outcome train(Job job, Running running, Path out) {
         String jobId = job.getId();
         ModelRegistry.Model model = models.find(job.getBaseModel()).orElseThrow(() ->
                 new IllegalArgumentException("base model '" + job.getBaseModel() + "' is not configured on worker "
@@ -142,11 +173,12 @@ public class JobRunner {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create scratch folder " + out, e);
         }
-        BlobCheckpointStore checkpoints = new BlobCheckpointStore(blobs, queue, claim, () -> running.lost = true);
+        BlobCheckpointStore checkpoints = new BlobCheckpointStore(blobs, queue, claim,
+                () -> running.stop(StopReason.LEASE_LOST));
         int eventEvery = Math.max(1, config.steps() / 10);
         SelectiveTrainer trainer = trainers.computeIfAbsent(model.name(), n -> new SelectiveTrainer(model.folder(), device));
         TrainingResult result = trainer.run(imageBytes, config, out, (StepReport r) -> {
-            if (running.lost) {
+            if (running.stoppedFor(StopReason.LEASE_LOST)) {
                 return;
             }
             String progress = r.step() == 1 || r.step() % eventEvery == 0 || r.step() == r.totalSteps()
@@ -154,31 +186,31 @@ public class JobRunner {
                             r.strategy().wireName(), r.timestep(), r.loss(), r.seconds())
                     : null;
             if (!queue.step(claim, r, progress)) {
-                running.lost = true;
+                running.stop(StopReason.LEASE_LOST);
                 return;
             }
             metrics.step(deviceLabel, r);
         }, running, checkpoints);
         metrics.finalPeaks(deviceLabel, result.memory());
-        if (running.lost) {
+        if (running.stoppedFor(StopReason.LEASE_LOST)) {
             log.warn("job {}: worker {} lost its lease; the job's new owner finishes it", jobId, workerId);
-            return null;
+            return Outcome.LEASE_LOST;
         }
-        if (result.cancelled() && running.shuttingDown && !running.cancelRequested) {
-            queue.release(claim, "worker " + workerId + " is shutting down; checkpointed after step "
-                    + result.stepsDone() + " and put the job back in the queue");
-            return null;
+        if (result.cancelled() && running.stoppedFor(StopReason.SHUTDOWN)) {
+            boolean released = queue.release(claim, "worker " + workerId + " is shutting down; checkpointed after"
+                    + " step " + result.stepsDone() + " and put the job back in the queue");
+            return released ? Outcome.RELEASED : Outcome.LEASE_LOST;
         }
         JobEvaluation.Outcome evaluated = evaluate(claim, job, spec, model, result, imageBytes, out, running);
-        if (running.lost) {
+        if (running.stoppedFor(StopReason.LEASE_LOST)) {
             log.warn("job {}: worker {} lost its lease while evaluating; the job's new owner finishes it", jobId,
                     workerId);
-            return null;
+            return Outcome.LEASE_LOST;
         }
         // Blobs first, under this claim's own keys (a late writer cannot overwrite what the job's owner published);
         // then the rows and the final status in one fenced transaction, so the list is never seen half-made.
         List<Artifact> artifacts = storeArtifactBlobs(claim, result, evaluated.files());
-        boolean evaluationCancelled = evaluated.cancelled() && running.cancelRequested;
+        boolean evaluationCancelled = evaluated.cancelled() && running.stoppedFor(StopReason.CANCEL_REQUESTED);
         JobStatus status = result.cancelled() || evaluationCancelled ? JobStatus.CANCELLED : JobStatus.SUCCEEDED;
         String message = status == JobStatus.SUCCEEDED
                 ? String.format("finished %d steps (%d BP, %d ZO), final loss %.5f, peak %d bytes",
@@ -187,14 +219,14 @@ public class JobRunner {
                 : evaluationCancelled ? "cancelled during the evaluation; the trained LoRA is stored"
                 : "cancelled after step " + result.stepsDone() + "; the LoRA so far is stored";
         if (!queue.finish(claim, result, status, artifacts, message)) {
-            running.lost = true;
+            running.stop(StopReason.LEASE_LOST);
             log.warn("job {}: worker {} lost its lease before publishing; the job's new owner finishes it", jobId,
                     workerId);
             blobs.deletePrefix(artifactPrefix(claim));
-            return null;
+            return Outcome.LEASE_LOST;
         }
         blobs.deletePrefix(BlobCheckpointStore.prefix(jobId));
-        return status.wireName();
+        return status == JobStatus.SUCCEEDED ? Outcome.SUCCEEDED : Outcome.CANCELLED;
     }
 
     /** Where one claim's artifact blobs go: {@code jobs/<id>/artifacts/g<generation>/<name>}. */
@@ -212,10 +244,12 @@ public class JobRunner {
             return new JobEvaluation.Outcome(List.of(), false);
         }
         JobEvaluation.Outcome outcome = evaluation.run(claim, job, spec.evaluation(), model.folder(),
-                result.loraDiffusers(), imageBytes, out, running::isCancelled, () -> running.lost = true);
-        if (outcome.cancelled() && !running.cancelRequested && !running.lost) {
-            queue.event(job.getId(), "warning", "evaluation-skipped", "the worker is stopping: the job ends without"
-                    + " its evaluation");
+                result.loraDiffusers(), imageBytes, out, running::isCancelled,
+                () -> running.stop(StopReason.LEASE_LOST));
+        if (outcome.cancelled() && running.stoppedFor(StopReason.SHUTDOWN)
+                && !queue.event(claim, EventType.EVALUATION_SKIPPED, "the worker is stopping: the job ends without"
+                        + " its evaluation")) {
+            running.stop(StopReason.LEASE_LOST);
         }
         return outcome;
     }
@@ -238,32 +272,32 @@ public class JobRunner {
             String name = file.getFileName().toString();
             String key = artifactPrefix(claim) + name;
             blobs.put(key, bytes);
-            stored.add(new Artifact(claim.jobId(), name, key, contentType(name), bytes.length, sha256(bytes)));
+            stored.add(new Artifact(claim.jobId(), name, key, contentType(name), bytes.length, Hashes.sha256Hex(bytes)));
         }
         return stored;
     }
 
-    private String fail(Running running, String error) {
-        if (running.lost) {
-            return null;
+    private Outcome fail(Running running, String error) {
+        if (running.stoppedFor(StopReason.LEASE_LOST)) {
+            return Outcome.LEASE_LOST;
         }
         if (queue.fail(running.lease, error)) {
             // Failed for good: its checkpoint and any artifact blobs stored before the failure are of no use.
             blobs.deletePrefix(BlobCheckpointStore.prefix(running.jobId));
             blobs.deletePrefix("jobs/" + running.jobId + "/artifacts/");
-            return "failed";
+            return Outcome.FAILED;
         }
-        running.lost = true;
-        return null;
+        running.stop(StopReason.LEASE_LOST);
+        return Outcome.LEASE_LOST;
     }
 
     private void renew(Running running) {
         try {
             JobQueue.Heartbeat hb = queue.heartbeat(running.lease, lease);
             if (!hb.owned()) {
-                running.lost = true;
+                running.stop(StopReason.LEASE_LOST);
             } else if (hb.cancelRequested()) {
-                running.cancelRequested = true;
+                running.stop(StopReason.CANCEL_REQUESTED);
             }
         } catch (RuntimeException e) {
             // A database hiccup: keep training; if it lasts past the lease, another worker takes over.
@@ -279,14 +313,6 @@ public class JobRunner {
             return "application/json";
         }
         return "application/octet-stream";
-    }
-
-    public static String sha256(byte[] bytes) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
     }
 
     private static void deleteTree(Path dir) {

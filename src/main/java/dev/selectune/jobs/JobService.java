@@ -5,6 +5,7 @@ import dev.selectune.config.EvaluatorRegistry;
 import dev.selectune.config.ModelRegistry;
 import dev.selectune.config.SelectuneProperties;
 import dev.selectune.storage.BlobStore;
+import dev.selectune.storage.Hashes;
 import dev.selectune.training.TrainingConfig;
 import org.springframework.dao.DataIntegrityViolationException;
 import org.springframework.data.domain.Limit;
@@ -15,7 +16,6 @@ import org.springframework.transaction.support.TransactionSynchronizationManager
 import org.springframework.transaction.support.TransactionTemplate;
 import tools.jackson.databind.json.JsonMapper;
 
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -38,10 +38,12 @@ public class JobService {
     private final JsonMapper json;
     private final TransactionTemplate tx;
     private final EvaluatorRegistry evaluators;
+    private final WorkerPool workers;
 
     public JobService(JobRepository jobs, ImageSetRepository imageSets, ImageRecordRepository images, JobQueue queue,
                       BlobStore blobs, ModelRegistry models, SelectuneProperties props, JsonMapper json,
-                      TransactionTemplate tx, EvaluatorRegistry evaluators) {
+                      TransactionTemplate tx, EvaluatorRegistry evaluators, WorkerPool workers) {
+        this.workers = workers;
         this.jobs = jobs;
         this.imageSets = imageSets;
         this.images = images;
@@ -94,34 +96,52 @@ public class JobService {
      * a second one; used for a different request, it is refused (422, nothing stored).
      */
     public Created createJob(String tenant, JobSpec spec, String idempotencyKey, List<NewImage> uploads) {
-        String fingerprint = idempotencyKey == null ? null
-                : fingerprint(spec, uploads.stream().map(NewImage::sha256).toList());
+        return createJob(tenant, spec, idempotencyKey, () -> uploads.stream().map(NewImage::sha256).toList(),
+                () -> uploads);
+    }
+
+    /**
+     * The same, with uploads checked only when needed: a retry with a used Idempotency-Key is answered (or refused)
+     * from the uploads' digests alone, before their images are decoded and checked again.
+     *
+     * @param uploadSha256 the SHA-256 of each uploaded file, in order (asked for only with an Idempotency-Key)
+     * @param uploads      the uploaded images, checked (asked for only when a job is made)
+     */
+    public Created createJob(String tenant, JobSpec spec, String idempotencyKey, Supplier<List<String>> uploadSha256,
+                             Supplier<List<NewImage>> uploads) {
+        String fingerprint = idempotencyKey == null ? null : fingerprint(spec, uploadSha256.get());
         if (idempotencyKey != null) {
             Optional<Created> replay = replay(tenant, idempotencyKey, () -> fingerprint);
             if (replay.isPresent()) {
                 return replay.get();
             }
         }
+        return create(tenant, spec, idempotencyKey, fingerprint, uploads.get());
+    }
+
+    private Created create(String tenant, JobSpec spec, String idempotencyKey, String fingerprint,
+                           List<NewImage> uploads) {
         JobSpec.Checked checked = spec.check();
-        List<String> problems = new ArrayList<>(checked.problems());
+        List<Problem> problems = new ArrayList<>(checked.problems().stream().map(Problem::parse).toList());
         Optional<ModelRegistry.Model> model = models.find(spec.baseModel());
         if (spec.baseModel() == null || spec.baseModel().isBlank()) {
-            problems.add("base_model: required (see GET /v1/models)");
+            problems.add(new Problem("base_model", "required (see GET /v1/models)"));
         } else if (model.isEmpty()) {
-            problems.add("base_model: unknown base model '" + spec.baseModel() + "' (available: "
-                    + String.join(", ", models.all().stream().map(ModelRegistry.Model::name).toList()) + ")");
+            problems.add(new Problem("base_model", "unknown base model '" + spec.baseModel() + "' (available: "
+                    + String.join(", ", models.all().stream().map(ModelRegistry.Model::name).toList()) + ")"));
         }
         boolean hasSet = spec.imageSetId() != null;
         if (hasSet == !uploads.isEmpty()) {
-            problems.add(hasSet ? "images: give image_set_id or upload images, not both"
-                    : "image_set_id: required (or upload 'images' parts with a 'spec' part)");
+            problems.add(hasSet ? new Problem("images", "give image_set_id or upload images, not both")
+                    : new Problem("image_set_id", "required (or upload 'images' parts with a 'spec' part)"));
         }
         if (spec.evaluation() != null && !evaluators.available()) {
-            problems.add("evaluation: this service has no evaluator models; ask without 'evaluation', or configure"
-                    + " SELECTUNE_EVAL_MODELS=clip=<CLIP folder>,dino=<DINO folder> (see GET /v1/models)");
+            problems.add(new Problem("evaluation", "this service has no evaluator models; ask without 'evaluation',"
+                    + " or configure SELECTUNE_EVAL_MODELS=clip=<CLIP folder>,dino=<DINO folder>"
+                    + " (see GET /v1/models)"));
         }
         if (!problems.isEmpty()) {
-            throw RequestRejected.invalid("the job spec has " + problems.size() + " problem(s)", problems);
+            throw new InvalidRequest("the job spec has " + problems.size() + " problem(s)", problems);
         }
         TrainingConfig config = withSeed(checked.config());
         List<int[]> sizes = hasSet
@@ -130,18 +150,20 @@ public class JobService {
                 : uploads.stream().map(u -> new int[] {u.info().width(), u.info().height()}).toList();
         checkLowResolution(model.get(), config, sizes);
         try {
-            return tx.execute(status -> {
+            Created created = tx.execute(status -> {
                 String setId = hasSet ? spec.imageSetId() : storeImageSet(tenant, uploads).getId();
                 JobSpec resolved = spec.resolved(config, setId);
                 Job job = jobs.saveAndFlush(new Job(Ids.job(), tenant, setId, spec.baseModel(),
                         json.writeValueAsString(resolved),
                         spec.metadata() == null ? null : json.writeValueAsString(spec.metadata()), idempotencyKey,
                         fingerprint, config.steps(), props.workers().maxAttempts(), config.seed()));
-                queue.event(job.getId(), "info", "queued", "job created for base model " + spec.baseModel()
+                queue.event(job.getId(), EventType.QUEUED, "job created for base model " + spec.baseModel()
                         + " with " + sizes.size() + " image(s), " + config.steps() + " steps, schedule "
                         + config.schedule().wireName());
                 return new Created(job, false);
             });
+            workers.nudge();
+            return created;
         } catch (DataIntegrityViolationException e) {
             // Two requests with the same Idempotency-Key raced; the other one won and its job is the answer.
             if (idempotencyKey != null) {
@@ -160,25 +182,24 @@ public class JobService {
     }
 
     public ImageSet requireImageSet(String tenant, String id) {
-        return imageSets.findByIdAndTenant(id, tenant).orElseThrow(() -> new RequestRejected(404, "not-found",
-                "Not Found", "image set " + id + " does not exist",
-                List.of(new RequestRejected.FieldError("image_set_id", "no such image set"))));
+        return imageSets.findByIdAndTenant(id, tenant).orElseThrow(() -> new NotFound("image set " + id,
+                new Problem("image_set_id", "no such image set")));
     }
 
     /** Every image must be at least the model's low (BP) resolution on its short side, or BP-low would upsample. */
     private static void checkLowResolution(ModelRegistry.Model model, TrainingConfig config, List<int[]> sizes) {
         int high = config.resolution() != null ? config.resolution() : model.info().nativeResolution();
         int low = (int) Math.round(high * config.resizeRatio());
-        List<String> problems = new ArrayList<>();
+        List<Problem> problems = new ArrayList<>();
         for (int i = 0; i < sizes.size(); i++) {
             int[] s = sizes.get(i);
             if (Math.min(s[0], s[1]) < low) {
-                problems.add("images[" + i + "]: " + s[0] + "x" + s[1] + " px is smaller than the low resolution "
-                        + low + " px of " + model.name());
+                problems.add(new Problem("images[" + i + "]", s[0] + "x" + s[1] + " px is smaller than the low"
+                        + " resolution " + low + " px of " + model.name()));
             }
         }
         if (!problems.isEmpty()) {
-            throw RequestRejected.invalid("images too small for this model", problems);
+            throw new InvalidRequest("images too small for this model", problems);
         }
     }
 
@@ -188,17 +209,13 @@ public class JobService {
      *
      * @param fingerprint this request's {@link #fingerprint}, asked for only when the key has been used before (the
      *                    multipart path then hashes the uploads, which a first request need not)
-     * @throws RequestRejected 422 {@code idempotency-key-reused} when the key was used for a different request
+     * @throws IdempotencyKeyReused when the key was used for a different request
      */
-    public Optional<Created> replay(String tenant, String idempotencyKey, Supplier<String> fingerprint) {
+    private Optional<Created> replay(String tenant, String idempotencyKey, Supplier<String> fingerprint) {
         return jobs.findByTenantAndIdempotencyKey(tenant, idempotencyKey).map(earlier -> {
             String first = earlier.getIdempotencyFingerprint();
             if (first != null && !first.equals(fingerprint.get())) {
-                String message = "already used for job " + earlier.getId() + " with a different request (spec or "
-                        + "images); send a new key for a new request";
-                throw new RequestRejected(422, "idempotency-key-reused", "Idempotency-Key reused",
-                        "Idempotency-Key '" + idempotencyKey + "' " + message,
-                        List.of(new RequestRejected.FieldError("Idempotency-Key", message)));
+                throw new IdempotencyKeyReused(idempotencyKey, earlier.getId());
             }
             return new Created(earlier, true);
         });
@@ -208,9 +225,9 @@ public class JobService {
      * What a create request asks for, for its Idempotency-Key: SHA-256 over the spec as parsed (so whitespace and
      * field order do not count) and the SHA-256 of each uploaded image, in order.
      */
-    public String fingerprint(JobSpec spec, List<String> imageSha256) {
+    private String fingerprint(JobSpec spec, List<String> imageSha256) {
         String request = json.writeValueAsString(spec) + "\n" + String.join(",", imageSha256);
-        return JobRunner.sha256(request.getBytes(StandardCharsets.UTF_8));
+        return Hashes.sha256Hex(request);
     }
 
     public Optional<Job> find(String tenant, String id) {
@@ -225,8 +242,7 @@ public class JobService {
         Job job = require(tenant, id);
         Integer deleted = tx.execute(status -> jobs.deleteFinished(id, tenant));
         if (deleted == null || deleted == 0) {
-            throw new RequestRejected(409, "job-active", "Job still active", "job " + id + " is "
-                    + job.getStatus().wireName() + "; cancel it and delete it once it is cancelled", List.of());
+            throw new JobActive(id, job.getStatus());
         }
         blobs.deletePrefix("jobs/" + id + "/");
     }
@@ -239,7 +255,7 @@ public class JobService {
         ImageSet set = requireImageSet(tenant, id);
         List<String> users = jobs.idsUsingImageSet(set.getId(), Limit.of(5));
         if (!users.isEmpty()) {
-            throw imageSetInUse(id, users);
+            throw new ImageSetInUse(id, users);
         }
         try {
             tx.executeWithoutResult(status -> {
@@ -248,17 +264,34 @@ public class JobService {
             });
         } catch (DataIntegrityViolationException e) {
             // A job was created from the set between the check and the delete.
-            throw imageSetInUse(id, jobs.idsUsingImageSet(id, Limit.of(5)));
+            throw new ImageSetInUse(id, jobs.idsUsingImageSet(id, Limit.of(5)));
         }
         blobs.deletePrefix("image-sets/" + id + "/");
     }
 
-    private static RequestRejected imageSetInUse(String id, List<String> jobIds) {
-        return new RequestRejected(409, "image-set-in-use", "Image set in use", "image set " + id
-                + " is used by job(s) " + String.join(", ", jobIds) + "; delete them first", List.of());
+    /** A cancel request's answer: {@code stopped} when the job was queued and is cancelled now. */
+    public record Cancellation(Job job, boolean stopped) {
+    }
+
+    /**
+     * Cancels a queued job at once, or asks a running one to stop at its next step (it turns {@code cancelled} once
+     * its worker has stored the LoRA so far). A finished job cannot be cancelled.
+     */
+    public Cancellation cancel(String tenant, String id) {
+        Job job = require(tenant, id);
+        if (queue.cancelQueued(id)) {
+            queue.event(id, EventType.CANCELLED, "cancelled while queued");
+            return new Cancellation(require(tenant, id), true);
+        }
+        if (queue.requestCancel(id)) {
+            workers.cancelLocal(id);
+            queue.event(id, EventType.CANCEL_REQUESTED, "cancellation requested; the worker stops at its next step");
+            return new Cancellation(require(tenant, id), false);
+        }
+        throw new JobFinished(id, require(tenant, id).getStatus(), job.getStatus());
     }
 
     public Job require(String tenant, String id) {
-        return find(tenant, id).orElseThrow(() -> RequestRejected.notFound("job " + id));
+        return find(tenant, id).orElseThrow(() -> new NotFound("job " + id));
     }
 }

@@ -1,5 +1,6 @@
 package dev.selectune.jobs;
 
+import java.util.List;
 import java.util.Locale;
 
 /** A job's lifecycle, as the API spells it. */
@@ -9,6 +10,9 @@ public enum JobStatus {
     public String wireName() {
         return name().toLowerCase(Locale.ROOT);
     }
+
+    /** The final statuses, in which a job changes no more. */
+    public static final List<JobStatus> FINISHED = List.of(SUCCEEDED, FAILED, CANCELLED);
 
     public boolean isTerminal() {
         return this == SUCCEEDED || this == FAILED || this == CANCELLED;

@@ -57,8 +57,9 @@ public class RetentionSweeper {
         int deleted = 0;
         if (jobs != null) {
             List<Map<String, Object>> expired = jdbc.queryForList("""
-                    select id, tenant from jobs where status in ('succeeded', 'failed', 'cancelled')
-                    and finished_at < ? order by finished_at limit ?""", Timestamp.from(now.minus(jobs)), BATCH);
+                    select id, tenant from jobs where status in %s
+                    and finished_at < ? order by finished_at limit ?""".formatted(Sql.in(JobStatus.FINISHED)),
+                    Timestamp.from(now.minus(jobs)), BATCH);
             deleted += delete(expired, service::deleteJob, "job");
         }
         if (imageSets != null) {

@@ -1,28 +1,20 @@
 package dev.selectune.jobs;
 
 import ai.djl.Device;
-import dev.selectune.config.EvaluatorRegistry;
-import dev.selectune.config.ModelRegistry;
 import dev.selectune.config.SelectuneProperties;
 import dev.selectune.metrics.ProcessMemory;
 import dev.selectune.metrics.SelectuneMetrics;
-import dev.selectune.storage.BlobStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import jakarta.annotation.PreDestroy;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.stereotype.Component;
-import tools.jackson.databind.json.JsonMapper;
 
 import java.lang.management.ManagementFactory;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -39,11 +31,6 @@ public class WorkerPool implements SmartLifecycle {
     private final SelectuneMetrics metrics;
     private final List<Device> devices;
     private final String replicaId;
-    private final ScheduledExecutorService timers = Executors.newScheduledThreadPool(1, r -> {
-        Thread t = new Thread(r, "selectune-heartbeat");
-        t.setDaemon(true);
-        return t;
-    });
     private volatile boolean started;
     private final List<Thread> threads = new ArrayList<>();
     private final List<JobRunner> runners = new ArrayList<>();
@@ -51,24 +38,17 @@ public class WorkerPool implements SmartLifecycle {
     private volatile boolean claiming;
     private volatile boolean stopping;
 
-    public WorkerPool(SelectuneProperties props, JobQueue queue, JobRepository jobs, ImageRecordRepository images,
-                      BlobStore blobs, ModelRegistry models, SelectuneMetrics metrics,
-                      JsonMapper json, EvaluatorRegistry evaluators) {
+    public WorkerPool(SelectuneProperties props, JobQueue queue, SelectuneMetrics metrics,
+                      JobRunnerFactory runnerFactory) {
         this.props = props;
         this.queue = queue;
         this.metrics = metrics;
         this.devices = Devices.parse(props.devices());
         this.replicaId = hostName() + "-" + UUID.randomUUID().toString().substring(0, 8);
-        SelectuneProperties.Workers w = props.workers();
-        Path scratch = w.scratch() != null ? w.scratch() : props.dataDir().resolve("work");
-        // Runners delete their folder when a job ends; a killed run could not, and no job runs here yet.
-        LocalFolders.deleteLeftovers(scratch, name -> name.startsWith("job_"));
         for (Device device : devices) {
             String label = Devices.label(device);
             metrics.registerDevice(label, d -> deviceMemoryUsed(device));
-            runners.add(new JobRunner(replicaId + "/" + label, device, jobs, images, queue, blobs, models,
-                    metrics, json, w.lease(), w.heartbeat(), scratch, timers, new JobEvaluation(replicaId + "/" + label,
-                    device, queue, evaluators, metrics)));
+            runners.add(runnerFactory.create(replicaId + "/" + label, device));
         }
     }
 
@@ -108,7 +88,7 @@ public class WorkerPool implements SmartLifecycle {
                 running.put(job.jobId, job);
                 try {
                     if (stopping) {
-                        job.shuttingDown = true;
+                        job.stop(StopReason.SHUTDOWN);
                     }
                     runner.run(job);
                 } finally {
@@ -145,7 +125,7 @@ public class WorkerPool implements SmartLifecycle {
         if (job == null) {
             return false;
         }
-        job.cancelRequested = true;
+        job.stop(StopReason.CANCEL_REQUESTED);
         return true;
     }
 
@@ -166,7 +146,7 @@ public class WorkerPool implements SmartLifecycle {
         started = false;
         stopping = true;
         claiming = false;
-        running.values().forEach(job -> job.shuttingDown = true);
+        running.values().forEach(job -> job.stop(StopReason.SHUTDOWN));
         nudge();
         for (Thread t : threads) {
             try {
@@ -182,11 +162,6 @@ public class WorkerPool implements SmartLifecycle {
     @Override
     public boolean isRunning() {
         return started;
-    }
-
-    @PreDestroy
-    void close() {
-        timers.shutdownNow();
     }
 
     private double deviceMemoryUsed(Device device) {

@@ -146,14 +146,14 @@ class EvaluationFlowTest extends ServiceTestBase {
     void aServiceWithoutEvaluatorsRefusesAnEvaluationBeforeStoringAnything() {
         SelectuneProperties none = new SelectuneProperties(null, null, null, null, null, null, null, null, null, null);
         JobService service = new JobService(jobs, imageSets, images, queue, blobs, models, none, json, tx,
-                new EvaluatorRegistry(none));
+                new EvaluatorRegistry(none), workers);
         JobSpec spec = json.readValue(spec("\"prompts\": [\"a sks dog\"]"), JobSpec.class);
         long jobsBefore = jobs.count();
         long setsBefore = imageSets.count();
         assertThatThrownBy(() -> service.createJob("acme", spec, null, List.of(TestImages.newImage(0))))
                 .isInstanceOfSatisfying(RequestRejected.class, e -> {
-                    assertThat(e.status()).isEqualTo(422);
-                    assertThat(e.errors()).anySatisfy(f -> {
+                    assertThat(ProblemHandler.status(e)).isEqualTo(422);
+                    assertThat(e.problems()).anySatisfy(f -> {
                         assertThat(f.field()).isEqualTo("evaluation");
                         assertThat(f.message()).contains("no evaluator models");
                     });

@@ -31,8 +31,8 @@ class ImageUploadBombsTest {
     void an8192SquareSixteenBitPngIs422NamingThePixelLimit() {
         assertThatThrownBy(() -> uploads(0).validate(List.of(file("bomb.png", BOMB))))
                 .isInstanceOfSatisfying(RequestRejected.class, e -> {
-                    assertThat(e.status()).isEqualTo(422);
-                    assertThat(e.errors()).singleElement().satisfies(f -> {
+                    assertThat(ProblemHandler.status(e)).isEqualTo(422);
+                    assertThat(e.problems()).singleElement().satisfies(f -> {
                         assertThat(f.field()).isEqualTo("images[0]");
                         assertThat(f.message()).contains("'bomb.png'").contains("at most 50000000 pixels");
                     });
@@ -76,7 +76,7 @@ class ImageUploadBombsTest {
             uploads.validate(List.of(file));
             return 201;
         } catch (RequestRejected e) {
-            return e.status();
+            return ProblemHandler.status(e);
         }
     }
 

@@ -1,7 +1,7 @@
 package dev.selectune.api;
 
-import dev.selectune.jobs.JobRunner;
 import dev.selectune.jobs.NewImage;
+import dev.selectune.storage.Hashes;
 import dev.selectune.training.data.ImageProbe;
 import org.springframework.mock.web.MockMultipartFile;
 
@@ -33,7 +33,7 @@ public final class TestImages {
     /** Photo {@code i} as upload validation hands it to {@code JobService}. */
     public static NewImage newImage(int i) {
         byte[] bytes = dog(i);
-        return new NewImage("0" + i + ".jpg", bytes, ImageProbe.probeAndDecode(bytes, 4096), JobRunner.sha256(bytes));
+        return new NewImage("0" + i + ".jpg", bytes, ImageProbe.probeAndDecode(bytes, 4096), Hashes.sha256Hex(bytes));
     }
 
     static MockMultipartFile part(String filename, String contentType, byte[] bytes) {

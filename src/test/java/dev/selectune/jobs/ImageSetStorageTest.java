@@ -45,7 +45,7 @@ class ImageSetStorageTest extends ServiceTestBase {
     void aRolledBackImageSetLeavesNoObjectsAndACommittedOneKeepsThem() {
         MemoryBlobStore blobs = new MemoryBlobStore();
         JobService service = new JobService(jobs, imageSets, images, queue, blobs, models, props, json, tx,
-                new EvaluatorRegistry(props));
+                new EvaluatorRegistry(props), workers);
         List<NewImage> upload = List.of(TestImages.newImage(0));
 
         String rolledBack = tx.execute(status -> {

@@ -5,6 +5,7 @@ import dev.selectune.api.ServiceTestBase;
 import dev.selectune.config.ModelRegistry;
 import dev.selectune.metrics.SelectuneMetrics;
 import dev.selectune.storage.BlobStore;
+import dev.selectune.storage.Hashes;
 import dev.selectune.training.MemorySummary;
 import dev.selectune.training.StepReport;
 import dev.selectune.training.TrainingConfig;
@@ -189,10 +190,12 @@ class JobQueueTest extends ServiceTestBase {
             String loraKey = JobRunner.artifactPrefix(a) + "lora.safetensors";
             blobs.put(loraKey, lora);
             assertThat(queue.finish(a, result(2), JobStatus.SUCCEEDED, List.of(new Artifact(id, "lora.safetensors",
-                    loraKey, "application/octet-stream", lora.length, JobRunner.sha256(lora))), "finished by A"))
+                    loraKey, "application/octet-stream", lora.length, Hashes.sha256Hex(lora))), "finished by A"))
                     .isFalse();
             assertThat(queue.fail(a, "failed by A")).isFalse();
             assertThat(queue.release(a, "released by A")).isFalse();
+            assertThat(queue.event(a, EventType.EVALUATING, "evaluating by A")).isFalse();
+            assertThat(queue.event(a, EventType.EVALUATION_SKIPPED, "evaluation skipped by A")).isFalse();
 
             assertThat(jobRow(id)).isEqualTo(before);
             assertThat(before).containsEntry("status", "running").containsEntry("worker_id", "worker-b")
@@ -235,7 +238,10 @@ class JobQueueTest extends ServiceTestBase {
             assertThat(queue.checkpointKey(id)).isEmpty();
             assertThat(checkpointBlobs(id)).isEmpty();
 
+            assertThat(queue.event(first, EventType.EVALUATING, "late")).isFalse();
             assertThat(queue.step(second, report(1, 0.5), null)).isTrue();
+            assertThat(queue.event(second, EventType.EVALUATING, "evaluating")).isTrue();
+            assertThat(eventRows(id)).extracting(e -> e.get("type")).containsOnlyOnce("evaluating");
             assertThat(queue.heartbeat(second, LEASE).owned()).isTrue();
         } finally {
             retire(Set.of(id));
@@ -319,8 +325,8 @@ class JobQueueTest extends ServiceTestBase {
         };
         ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor();
         try {
-            JobRunner runner = new JobRunner("runner-test", Device.cpu(), jobs, images, queue, watching, models,
-                    metrics, json, LEASE, Duration.ofSeconds(5), scratch, timers, null);
+            JobRunner runner = new JobRunnerFactory(jobs, images, queue, watching, models, metrics, json, null, LEASE,
+                    Duration.ofSeconds(5), scratch, timers).create("runner-test", Device.cpu());
             runner.run(new JobRunner.Running(claimUntil(id, "runner-test")));
         } finally {
             timers.shutdownNow();
@@ -451,7 +457,7 @@ class JobQueueTest extends ServiceTestBase {
     private String imageSet() {
         byte[] jpeg = dev.selectune.api.TestImages.dog(0);
         var info = dev.selectune.training.data.ImageProbe.probe(jpeg, 8192);
-        return service.createImageSet("queue-test", List.of(new NewImage("00.jpg", jpeg, info, JobRunner.sha256(jpeg))))
+        return service.createImageSet("queue-test", List.of(new NewImage("00.jpg", jpeg, info, Hashes.sha256Hex(jpeg))))
                 .getId();
     }
 
