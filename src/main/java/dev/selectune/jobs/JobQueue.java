@@ -1,7 +1,7 @@
 package dev.selectune.jobs;
 
 import dev.selectune.training.StepReport;
-import dev.selectune.training.Strategy;
+import dev.selectune.training.schedule.Strategy;
 import dev.selectune.training.TrainingResult;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.stereotype.Component;

@@ -1,6 +1,6 @@
 package dev.selectune.jobs;
 
-import dev.selectune.training.Strategy;
+import dev.selectune.training.schedule.Strategy;
 
 import java.util.Collection;
 import java.util.stream.Collectors;
