@@ -3,7 +3,7 @@ package dev.selectune.api;
 import dev.selectune.config.SelectuneProperties;
 import dev.selectune.jobs.NewImage;
 import dev.selectune.jobs.Problem;
-import dev.selectune.storage.Hashes;
+import dev.selectune.util.Hashes;
 import dev.selectune.training.data.DecodeBudget;
 import dev.selectune.training.data.ImageProbe;
 import org.springframework.stereotype.Component;

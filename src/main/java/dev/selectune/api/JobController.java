@@ -7,7 +7,7 @@ import dev.selectune.jobs.JobService;
 import dev.selectune.jobs.JobSpec;
 import dev.selectune.jobs.JobStatus;
 import dev.selectune.jobs.Problem;
-import dev.selectune.storage.Hashes;
+import dev.selectune.util.Hashes;
 import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.Part;

@@ -1,6 +1,6 @@
 package dev.selectune.config;
 
-import dev.selectune.storage.Hashes;
+import dev.selectune.util.Hashes;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.stereotype.Component;
 

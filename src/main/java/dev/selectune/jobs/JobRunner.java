@@ -4,7 +4,7 @@ import ai.djl.Device;
 import dev.selectune.config.ModelRegistry;
 import dev.selectune.metrics.SelectuneMetrics;
 import dev.selectune.storage.BlobStore;
-import dev.selectune.storage.Hashes;
+import dev.selectune.util.Hashes;
 import dev.selectune.training.CancellationToken;
 import dev.selectune.training.SelectiveTrainer;
 import dev.selectune.training.StepReport;

@@ -5,7 +5,7 @@ import dev.selectune.config.EvaluatorRegistry;
 import dev.selectune.config.ModelRegistry;
 import dev.selectune.config.SelectuneProperties;
 import dev.selectune.storage.BlobStore;
-import dev.selectune.storage.Hashes;
+import dev.selectune.util.Hashes;
 import dev.selectune.training.TrainingConfig;
 import org.springframework.dao.DataIntegrityViolationException;
 import org.springframework.data.domain.Limit;

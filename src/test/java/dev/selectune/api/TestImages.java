@@ -1,7 +1,7 @@
 package dev.selectune.api;
 
 import dev.selectune.jobs.NewImage;
-import dev.selectune.storage.Hashes;
+import dev.selectune.util.Hashes;
 import dev.selectune.training.data.ImageProbe;
 import org.springframework.mock.web.MockMultipartFile;
 

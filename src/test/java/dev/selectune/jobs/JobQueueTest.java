@@ -5,7 +5,7 @@ import dev.selectune.api.ServiceTestBase;
 import dev.selectune.config.ModelRegistry;
 import dev.selectune.metrics.SelectuneMetrics;
 import dev.selectune.storage.BlobStore;
-import dev.selectune.storage.Hashes;
+import dev.selectune.util.Hashes;
 import dev.selectune.training.MemorySummary;
 import dev.selectune.training.StepReport;
 import dev.selectune.training.TrainingConfig;

@@ -1,4 +1,4 @@
-package dev.selectune.storage;
+package dev.selectune.util;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;

@@ -1,4 +1,4 @@
-package dev.selectune.storage;
+package dev.selectune.util;
 
 import org.junit.jupiter.api.Test;
 
