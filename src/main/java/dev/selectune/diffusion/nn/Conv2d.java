@@ -54,16 +54,7 @@ public final class Conv2d {
         long in = w.getShape().get(1);
         if (in > CHANNEL_BLOCK && in % CHANNEL_BLOCK != 0 && w.getShape().get(2) > 1
                 && Device.Type.CPU.equals(x.getDevice().getDeviceType())) {
-            return Scopes.run(() -> {
-                long extra = CHANNEL_BLOCK - in % CHANNEL_BLOCK;
-                Shape xs = x.getShape();
-                Shape ws = w.getShape();
-                NDArray paddedInput = x.concat(
-                        x.getManager().zeros(new Shape(xs.get(0), extra, xs.get(2), xs.get(3)), x.getDataType()), 1);
-                NDArray paddedWeight = w.concat(
-                        w.getManager().zeros(new Shape(ws.get(0), extra, ws.get(2), ws.get(3)), w.getDataType()), 1);
-                return convolveBlockedInput(paddedInput, paddedWeight);
-            });
+            return Scopes.run(() -> convolveBlockedInput(padToBlock(x, 1), padToBlock(w, 1)));
         }
         return convolveBlockedInput(x, w);
     }
@@ -74,16 +65,18 @@ public final class Conv2d {
             return ai.djl.nn.convolutional.Conv2d.conv2d(x, w, bias, stride, padding, ONE, 1).singletonOrThrow();
         }
         return Scopes.run(() -> {
-            long extra = CHANNEL_BLOCK - out % CHANNEL_BLOCK;
-            Shape ws = w.getShape();
-            NDArray paddedWeight = w.concat(
-                    w.getManager().zeros(new Shape(extra, ws.get(1), ws.get(2), ws.get(3)), w.getDataType()), 0);
-            NDArray paddedBias = bias == null ? null
-                    : bias.concat(bias.getManager().zeros(new Shape(extra), bias.getDataType()), 0);
-            NDArray y = ai.djl.nn.convolutional.Conv2d.conv2d(x, paddedWeight, paddedBias, stride, padding, ONE, 1)
+            NDArray paddedBias = bias == null ? null : padToBlock(bias, 0);
+            NDArray y = ai.djl.nn.convolutional.Conv2d.conv2d(x, padToBlock(w, 0), paddedBias, stride, padding, ONE, 1)
                     .singletonOrThrow();
             return y.get(new NDIndex(":, :{}", out));
         });
+    }
+
+    /** {@code a} with zeros appended along {@code axis} up to a multiple of {@link #CHANNEL_BLOCK}. */
+    private static NDArray padToBlock(NDArray a, int axis) {
+        long[] zeros = a.getShape().getShape().clone();
+        zeros[axis] = CHANNEL_BLOCK - zeros[axis] % CHANNEL_BLOCK;
+        return a.concat(a.getManager().zeros(new Shape(zeros), a.getDataType()), axis);
     }
 
     public NDArray weight() {
