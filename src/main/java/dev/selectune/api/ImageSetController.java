@@ -1,11 +1,11 @@
 package dev.selectune.api;
 
+import dev.selectune.util.Problem;
 import dev.selectune.config.AuthFilter;
 import dev.selectune.jobs.JobReads;
 import dev.selectune.jobs.ImageSet;
 import dev.selectune.jobs.JobService;
 import dev.selectune.jobs.InvalidRequest;
-import dev.selectune.jobs.Problem;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.DeleteMapping;

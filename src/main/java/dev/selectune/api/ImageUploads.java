@@ -1,8 +1,8 @@
 package dev.selectune.api;
 
+import dev.selectune.util.Problem;
 import dev.selectune.config.SelectuneProperties;
 import dev.selectune.jobs.NewImage;
-import dev.selectune.jobs.Problem;
 import dev.selectune.util.Hashes;
 import dev.selectune.training.data.DecodeBudget;
 import dev.selectune.training.data.ImageProbe;

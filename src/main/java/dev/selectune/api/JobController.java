@@ -1,12 +1,12 @@
 package dev.selectune.api;
 
+import dev.selectune.util.Problem;
 import dev.selectune.config.AuthFilter;
 import dev.selectune.jobs.InvalidParameter;
 import dev.selectune.jobs.JobReads;
 import dev.selectune.jobs.JobService;
 import dev.selectune.jobs.JobSpec;
 import dev.selectune.jobs.JobStatus;
-import dev.selectune.jobs.Problem;
 import dev.selectune.util.Hashes;
 import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServletRequest;

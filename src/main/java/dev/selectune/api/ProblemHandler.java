@@ -1,5 +1,6 @@
 package dev.selectune.api;
 
+import dev.selectune.util.Problem;
 import dev.selectune.jobs.IdempotencyKeyReused;
 import dev.selectune.jobs.ImageSetInUse;
 import dev.selectune.jobs.InvalidParameter;
@@ -7,7 +8,6 @@ import dev.selectune.jobs.InvalidRequest;
 import dev.selectune.jobs.JobActive;
 import dev.selectune.jobs.JobFinished;
 import dev.selectune.jobs.NotFound;
-import dev.selectune.jobs.Problem;
 import dev.selectune.jobs.RequestRejected;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

@@ -1,6 +1,6 @@
 package dev.selectune.api;
 
-import dev.selectune.jobs.Problem;
+import dev.selectune.util.Problem;
 import org.springframework.http.HttpStatus;
 
 import java.util.LinkedHashMap;

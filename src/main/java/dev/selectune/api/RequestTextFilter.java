@@ -1,6 +1,6 @@
 package dev.selectune.api;
 
-import dev.selectune.jobs.Problem;
+import dev.selectune.util.Problem;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServletRequest;

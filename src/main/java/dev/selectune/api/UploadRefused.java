@@ -1,6 +1,6 @@
 package dev.selectune.api;
 
-import dev.selectune.jobs.Problem;
+import dev.selectune.util.Problem;
 import dev.selectune.jobs.RequestRejected;
 
 import java.time.Duration;

@@ -1,5 +1,6 @@
 package dev.selectune.cli;
 
+import dev.selectune.util.Problem;
 import ai.djl.Device;
 import dev.selectune.evaluation.DreamBoothPrompts;
 import dev.selectune.evaluation.EvaluationSettings;
@@ -64,37 +65,46 @@ public final class EvaluationOptions {
     }
 
     /** What is wrong with the options, checked before training starts; empty when fine or not requested. */
-    public List<String> problems() {
-        List<String> out = new ArrayList<>();
+    public List<Problem> problems() {
+        List<Problem> out = new ArrayList<>();
         if (!requested()) {
             if (clip != null || dino != null) {
-                out.add("--eval-clip/--eval-dino: only with --eval-prompts");
+                out.add(new Problem("--eval-clip/--eval-dino", "only with --eval-prompts"));
             }
             return out;
         }
         if (clip == null || !Files.isDirectory(clip)) {
-            out.add("--eval-clip: a CLIPModel folder is required with --eval-prompts" + (clip == null ? "" : " (" + clip + " is not a directory)"));
+            out.add(new Problem("--eval-clip", "a CLIPModel folder is required with --eval-prompts"
+                    + (clip == null ? "" : " (" + clip + " is not a directory)")));
         }
         if (dino == null || !Files.isDirectory(dino)) {
-            out.add("--eval-dino: a DINO folder is required with --eval-prompts" + (dino == null ? "" : " (" + dino + " is not a directory)"));
+            out.add(new Problem("--eval-dino", "a DINO folder is required with --eval-prompts"
+                    + (dino == null ? "" : " (" + dino + " is not a directory)")));
         }
-        try {
-            settings();
-        } catch (IllegalArgumentException e) {
-            out.add("--eval-" + e.getMessage().replace("_", "-"));
+        if (dreamBooth() && (identifier == null || classNoun == null)) {
+            out.add(new Problem("--eval-prompts", "'dreambooth' needs --eval-identifier and --eval-class-noun"));
+        } else {
+            for (Problem p : EvaluationSettings.problems(promptList(), imagesPerPrompt, steps, guidance)) {
+                out.add(new Problem("--eval-" + p.field().replace('_', '-'), p.message()));
+            }
         }
         return out;
     }
 
     public EvaluationSettings settings() {
-        List<String> list = prompts;
-        if (prompts.size() == 1 && prompts.get(0).equals("dreambooth")) {
-            if (identifier == null || classNoun == null) {
-                throw new IllegalArgumentException("prompts: 'dreambooth' needs --eval-identifier and --eval-class-noun");
-            }
-            list = DreamBoothPrompts.prompts(identifier, classNoun);
+        List<Problem> problems = problems();
+        if (!problems.isEmpty()) {
+            throw new IllegalArgumentException(Problem.join(problems));
         }
-        return new EvaluationSettings(list, imagesPerPrompt, steps, guidance, seed, identifier, size);
+        return new EvaluationSettings(promptList(), imagesPerPrompt, steps, guidance, seed, identifier, size);
+    }
+
+    private boolean dreamBooth() {
+        return prompts.size() == 1 && prompts.get(0).equals("dreambooth");
+    }
+
+    private List<String> promptList() {
+        return dreamBooth() ? DreamBoothPrompts.prompts(identifier, classNoun) : prompts;
     }
 
     /** Runs the evaluation and writes its files into {@code output}; prints both rows of scores. */

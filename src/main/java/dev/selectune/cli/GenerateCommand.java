@@ -1,5 +1,6 @@
 package dev.selectune.cli;
 
+import dev.selectune.util.Problem;
 import ai.djl.Device;
 import ai.djl.ndarray.types.DataType;
 import dev.selectune.diffusion.PipelineException;
@@ -98,9 +99,9 @@ public final class GenerateCommand implements Callable<Integer> {
             int size = pipeline.folder().info().nativeResolution();
             GenerationRequest request = new GenerationRequest(prompt, negativePrompt, width != null ? width : size,
                     height != null ? height : size, steps, guidance, seed, lora, loraScale);
-            List<String> problems = request.problems(pipeline.folder().info().vaeScaleFactor());
+            List<Problem> problems = request.problems(pipeline.folder().info().vaeScaleFactor());
             if (!problems.isEmpty()) {
-                throw new ParameterException(spec.commandLine(), String.join("; ", problems));
+                throw new ParameterException(spec.commandLine(), Problem.join(problems));
             }
             double loaded = (System.nanoTime() - started) / 1e9;
             pipeline.generateToPng(request, output);

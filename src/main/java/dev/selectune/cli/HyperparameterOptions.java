@@ -1,5 +1,6 @@
 package dev.selectune.cli;
 
+import dev.selectune.util.Problem;
 import dev.selectune.training.HyperparameterSet;
 import dev.selectune.training.TrainingConfig;
 import picocli.CommandLine;
@@ -31,6 +32,18 @@ public final class HyperparameterOptions implements CommandLine.IModelTransforme
             spec.addOption(option(d, given));
         }
         return spec;
+    }
+
+    /** A problem of the training config as the command line says it: its option's flag instead of its JSON name. */
+    static String onCommandLine(Problem p) {
+        if (p.field() == null) {
+            return p.toString();
+        }
+        int bracket = p.field().indexOf('[');
+        String name = bracket < 0 ? p.field() : p.field().substring(0, bracket);
+        return TrainingConfig.HYPERPARAMETERS.find(name)
+                .map(d -> d.flags().get(0) + p.field().substring(name.length()) + ": " + p.message())
+                .orElse(p.toString());
     }
 
     static OptionSpec option(HyperparameterSet.Definition d, Map<String, Object> given) {

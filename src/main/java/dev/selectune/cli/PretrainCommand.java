@@ -1,5 +1,6 @@
 package dev.selectune.cli;
 
+import dev.selectune.util.Problem;
 import dev.selectune.training.pretrain.PretrainConfig;
 import dev.selectune.training.pretrain.Pretrainer;
 import picocli.CommandLine.Command;
@@ -48,7 +49,7 @@ public final class PretrainCommand implements Callable<Integer> {
         PretrainConfig config = PretrainConfig.defaults().withHeldOut(heldOut)
                 .withSubjects(subjects == null ? List.of() : subjects).withSteps(steps).withBatchSize(batchSize)
                 .withSeed(seed).withCaption(caption).withLearningRate(learningRate).withResolution(resolution);
-        List<String> problems = config.problems();
+        List<Problem> problems = config.problems();
         if (!problems.isEmpty()) {
             System.err.println("invalid options:");
             problems.forEach(p -> System.err.println("  " + p));

@@ -1,5 +1,6 @@
 package dev.selectune.cli;
 
+import dev.selectune.util.Problem;
 import ai.djl.Device;
 import dev.selectune.training.CancellationToken;
 import dev.selectune.training.CheckpointStore;
@@ -57,13 +58,13 @@ public final class TrainCommand implements Callable<Integer>, HyperparameterOpti
 
     @Override
     public Integer call() {
-        List<String> problems = new ArrayList<>();
+        List<Problem> problems = new ArrayList<>();
         TrainingConfig config = config(problems);
         problems.addAll(config.problems());
         problems.addAll(evaluation.problems());
         if (!problems.isEmpty()) {
             System.err.println("invalid options:");
-            problems.forEach(p -> System.err.println("  " + p));
+            problems.forEach(p -> System.err.println("  " + HyperparameterOptions.onCommandLine(p)));
             return 2;
         }
         List<byte[]> bytes = readImages();
@@ -112,7 +113,7 @@ public final class TrainCommand implements Callable<Integer>, HyperparameterOpti
         return config(new ArrayList<>());
     }
 
-    private TrainingConfig config(List<String> problems) {
+    private TrainingConfig config(List<Problem> problems) {
         return new TrainingOverrides(hyperparameters).toConfig(problems);
     }
 

@@ -1,5 +1,8 @@
 package dev.selectune.evaluation;
 
+import dev.selectune.util.Problem;
+
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -20,18 +23,28 @@ public record EvaluationSettings(List<String> prompts, int imagesPerPrompt, int 
 
     public EvaluationSettings {
         prompts = List.copyOf(prompts);
+        List<Problem> problems = problems(prompts, imagesPerPrompt, steps, guidance);
+        if (!problems.isEmpty()) {
+            throw new IllegalArgumentException(Problem.join(problems));
+        }
+    }
+
+    /** What is wrong with these settings (field names as the job spec's {@code evaluation} object spells them). */
+    public static List<Problem> problems(List<String> prompts, int imagesPerPrompt, int steps, float guidance) {
+        List<Problem> p = new ArrayList<>();
         if (prompts.isEmpty()) {
-            throw new IllegalArgumentException("prompts: at least one is needed");
+            p.add(new Problem("prompts", "at least one is needed"));
         }
         if (imagesPerPrompt < 1 || imagesPerPrompt > 64) {
-            throw new IllegalArgumentException("images_per_prompt: " + imagesPerPrompt + " is outside 1..64");
+            p.add(new Problem("images_per_prompt", imagesPerPrompt + " is outside 1..64"));
         }
         if (steps < 1 || steps > 1000) {
-            throw new IllegalArgumentException("steps: " + steps + " is outside 1..1000");
+            p.add(new Problem("steps", steps + " is outside 1..1000"));
         }
         if (!Float.isFinite(guidance) || guidance < 0) {
-            throw new IllegalArgumentException("guidance: " + guidance + " must be a finite number >= 0");
+            p.add(new Problem("guidance", guidance + " must be a finite number >= 0"));
         }
+        return p;
     }
 
     public int imageCount() {
@@ -40,7 +53,7 @@ public record EvaluationSettings(List<String> prompts, int imagesPerPrompt, int 
 
     /** The CLIP-T text of each generated image, in generation order (prompt-major). */
     public List<String> clipTTexts() {
-        List<String> out = new java.util.ArrayList<>();
+        List<String> out = new ArrayList<>();
         for (String p : prompts) {
             for (int j = 0; j < imagesPerPrompt; j++) {
                 out.add(DreamBoothMetrics.clipTText(p, identifier));

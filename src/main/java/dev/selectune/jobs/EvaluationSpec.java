@@ -1,5 +1,6 @@
 package dev.selectune.jobs;
 
+import dev.selectune.util.Problem;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import dev.selectune.evaluation.DreamBoothPrompts;
 import dev.selectune.evaluation.EvaluationSettings;
@@ -37,41 +38,41 @@ public record EvaluationSpec(Object prompts, String identifier, String classNoun
     public static final List<HyperparameterRange> RANGES = List.of(IMAGES_PER_PROMPT, STEPS, GUIDANCE, SIZE);
 
     /** What is wrong, as "evaluation.field: message". */
-    public List<String> problems() {
-        List<String> out = new ArrayList<>();
+    public List<Problem> problems() {
+        List<Problem> out = new ArrayList<>();
         if (prompts == null) {
-            out.add("evaluation.prompts: required (a list of prompts, or \"dreambooth\")");
+            out.add(new Problem("evaluation.prompts", "required (a list of prompts, or \"dreambooth\")"));
         } else if (prompts instanceof String s) {
             if (!s.equals(DREAMBOOTH)) {
-                out.add("evaluation.prompts: a string must be \"dreambooth\"; give other prompts as a list");
+                out.add(new Problem("evaluation.prompts", "a string must be \"dreambooth\"; give other prompts as a list"));
             } else {
                 if (blank(identifier)) {
-                    out.add("evaluation.identifier: required with \"dreambooth\" prompts (e.g. \"sks\")");
+                    out.add(new Problem("evaluation.identifier", "required with \"dreambooth\" prompts (e.g. \"sks\")"));
                 }
                 if (blank(classNoun)) {
-                    out.add("evaluation.class_noun: required with \"dreambooth\" prompts (e.g. \"dog\")");
+                    out.add(new Problem("evaluation.class_noun", "required with \"dreambooth\" prompts (e.g. \"dog\")"));
                 }
             }
         } else if (prompts instanceof List<?> list) {
             if (list.isEmpty() || list.size() > 100) {
-                out.add("evaluation.prompts: between 1 and 100 prompts, got " + list.size());
+                out.add(new Problem("evaluation.prompts", "between 1 and 100 prompts, got " + list.size()));
             }
             for (int i = 0; i < list.size(); i++) {
                 if (!(list.get(i) instanceof String p) || p.isBlank() || p.length() > 1000) {
-                    out.add("evaluation.prompts[" + i + "]: must be a non-empty string of at most 1000 characters");
+                    out.add(new Problem("evaluation.prompts[" + i + "]", "must be a non-empty string of at most 1000 characters"));
                 }
             }
         } else {
-            out.add("evaluation.prompts: must be a list of prompts or \"dreambooth\"");
+            out.add(new Problem("evaluation.prompts", "must be a list of prompts or \"dreambooth\""));
         }
         range(out, IMAGES_PER_PROMPT, imagesPerPrompt);
         range(out, STEPS, steps);
         range(out, GUIDANCE, guidance);
         if (size != null && (!SIZE.contains(size) || size % 8 != 0)) {
-            out.add("evaluation.size: " + size + " must be a multiple of 8 in " + bounds(SIZE));
+            out.add(new Problem("evaluation.size", size + " must be a multiple of 8 in " + bounds(SIZE)));
         }
         if (identifier != null && identifier.trim().contains(" ")) {
-            out.add("evaluation.identifier: one word, got '" + identifier + "'");
+            out.add(new Problem("evaluation.identifier", "one word, got '" + identifier + "'"));
         }
         return out;
     }
@@ -102,9 +103,9 @@ public record EvaluationSpec(Object prompts, String identifier, String classNoun
         return s == null || s.isBlank();
     }
 
-    private static void range(List<String> out, HyperparameterRange range, Number v) {
+    private static void range(List<Problem> out, HyperparameterRange range, Number v) {
         if (v != null && !range.contains(v.doubleValue())) {
-            out.add("evaluation." + range.name() + ": " + v + " is outside " + bounds(range));
+            out.add(new Problem("evaluation." + range.name(), v + " is outside " + bounds(range)));
         }
     }
 

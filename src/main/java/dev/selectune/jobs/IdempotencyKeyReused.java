@@ -1,5 +1,6 @@
 package dev.selectune.jobs;
 
+import dev.selectune.util.Problem;
 import java.util.List;
 
 /** An Idempotency-Key already used by this tenant for a different request (spec or images); nothing is stored. */

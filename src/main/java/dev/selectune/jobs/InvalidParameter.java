@@ -1,5 +1,6 @@
 package dev.selectune.jobs;
 
+import dev.selectune.util.Problem;
 import java.util.List;
 
 /** A query parameter that cannot be used ({@code limit} out of range, an unknown {@code status} or cursor). */

@@ -1,5 +1,6 @@
 package dev.selectune.jobs;
 
+import dev.selectune.util.Problem;
 import java.util.List;
 
 /** The request is well-formed but its values are not acceptable (a job spec out of range, images too small). */

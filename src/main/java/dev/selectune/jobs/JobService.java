@@ -1,5 +1,6 @@
 package dev.selectune.jobs;
 
+import dev.selectune.util.Problem;
 import dev.selectune.config.Ids;
 import dev.selectune.config.EvaluatorRegistry;
 import dev.selectune.config.ModelRegistry;
@@ -122,7 +123,7 @@ public class JobService {
     private Created create(String tenant, JobSpec spec, String idempotencyKey, String fingerprint,
                            List<NewImage> uploads) {
         JobSpec.Checked checked = spec.check();
-        List<Problem> problems = new ArrayList<>(checked.problems().stream().map(Problem::parse).toList());
+        List<Problem> problems = new ArrayList<>(checked.problems());
         Optional<ModelRegistry.Model> model = models.find(spec.baseModel());
         if (spec.baseModel() == null || spec.baseModel().isBlank()) {
             problems.add(new Problem("base_model", "required (see GET /v1/models)"));

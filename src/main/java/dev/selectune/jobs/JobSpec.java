@@ -1,5 +1,6 @@
 package dev.selectune.jobs;
 
+import dev.selectune.util.Problem;
 import dev.selectune.training.TrainingConfig;
 import dev.selectune.training.TrainingOverrides;
 import tools.jackson.databind.annotation.JsonDeserialize;
@@ -40,29 +41,29 @@ public record JobSpec(
     }
 
     /** The trainer's config, or the problems ("field: what is wrong") that stop it from being one. */
-    public record Checked(TrainingConfig config, List<String> problems) {
+    public record Checked(TrainingConfig config, List<Problem> problems) {
     }
 
     public Checked check() {
-        List<String> problems = new ArrayList<>();
+        List<Problem> problems = new ArrayList<>();
         TrainingConfig config = hyperparameters.toConfig(problems);
         problems.addAll(config.problems());
         if (imageSetId != null && imageSetId.isBlank()) {
-            problems.add("image_set_id: required (or upload 'images' parts with a 'spec' part); got an empty string");
+            problems.add(new Problem("image_set_id", "required (or upload 'images' parts with a 'spec' part); got an empty string"));
         } else if (imageSetId != null && !imageSetId.matches("[A-Za-z0-9_-]{1,64}")) {
             // Never looked up: a NUL would not even reach PostgreSQL, and no id has other characters.
-            problems.add("image_set_id: not an image set id (like imgset_3kq7v2m4x5p6r7s8t9ua)");
+            problems.add(new Problem("image_set_id", "not an image set id (like imgset_3kq7v2m4x5p6r7s8t9ua)"));
         }
         if (metadata != null && metadata.size() > 16) {
-            problems.add("metadata: at most 16 keys, got " + metadata.size());
+            problems.add(new Problem("metadata", "at most 16 keys, got " + metadata.size()));
         }
         if (metadata != null) {
             metadata.forEach((key, value) -> {
                 if (key.length() > 64 || (value != null && value.length() > 512)) {
-                    problems.add("metadata." + key + ": keys at most 64 and values at most 512 characters");
+                    problems.add(new Problem("metadata." + key, "keys at most 64 and values at most 512 characters"));
                 } else if (TrainingConfig.firstControlCharacter(key) >= 0
                         || (value != null && TrainingConfig.firstControlCharacter(value) >= 0)) {
-                    problems.add("metadata." + key + ": no control characters other than tab and line breaks");
+                    problems.add(new Problem("metadata." + key, "no control characters other than tab and line breaks"));
                 }
             });
         }

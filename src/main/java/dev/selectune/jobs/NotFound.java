@@ -1,5 +1,6 @@
 package dev.selectune.jobs;
 
+import dev.selectune.util.Problem;
 import java.util.List;
 
 /** No such job, image set or artifact for this tenant (another tenant's count as none). */

@@ -1,5 +1,6 @@
 package dev.selectune.jobs;
 
+import dev.selectune.util.Problem;
 import java.util.List;
 
 /**

@@ -1,5 +1,6 @@
 package dev.selectune.training;
 
+import dev.selectune.util.Problem;
 import java.util.List;
 
 /**
@@ -22,10 +23,10 @@ public record HyperparameterRange(String name, double min, boolean minExclusive,
     }
 
     /** Adds "name: must be in [min, max], got v" to {@code problems} when {@code v} is outside. */
-    public void check(List<String> problems, double v) {
+    public void check(List<Problem> problems, double v) {
         if (!contains(v)) {
-            problems.add(name + ": must be " + describe() + ", got " + (integer ? String.valueOf((long) v)
-                    : String.valueOf(v)));
+            problems.add(new Problem(name, "must be " + describe() + ", got " + (integer ? String.valueOf((long) v)
+                    : String.valueOf(v))));
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.selectune.training;
 
+import dev.selectune.util.Problem;
 import com.google.gson.Gson;
 
 import java.lang.reflect.Constructor;
@@ -113,7 +114,7 @@ public final class HyperparameterSet<R extends Record> {
     }
 
     /** Adds "name: what is wrong" for each value outside its range or its choices. */
-    public void check(R r, List<String> problems) {
+    public void check(R r, List<Problem> problems) {
         for (Definition d : all) {
             d.check(d.get(r), problems);
         }
@@ -311,24 +312,24 @@ public final class HyperparameterSet<R extends Record> {
             return text;
         }
 
-        void check(Object value, List<String> problems) {
+        void check(Object value, List<Problem> problems) {
             if (value == null) {
                 if (!choices().isEmpty()) {
-                    problems.add(name + ": must be " + either(choices()) + ", got null");
+                    problems.add(new Problem(name, "must be " + either(choices()) + ", got null"));
                 }
                 return;
             }
             if (range != null) {
                 double v = ((Number) value).doubleValue();
                 if (declared.multipleOf() > 1 && (!range.contains(v) || v % declared.multipleOf() != 0)) {
-                    problems.add(name + ": must be a multiple of " + declared.multipleOf() + " " + range.describe()
-                            + ", got " + value);
+                    problems.add(new Problem(name, "must be a multiple of " + declared.multipleOf() + " " + range.describe()
+                            + ", got " + value));
                 } else {
                     range.check(problems, v);
                 }
             }
             if (declared.choices().length > 0 && !choices().contains(value.toString())) {
-                problems.add(name + ": must be " + either(choices()) + ", got " + value);
+                problems.add(new Problem(name, "must be " + either(choices()) + ", got " + value));
             }
         }
 

@@ -1,5 +1,6 @@
 package dev.selectune.training;
 
+import dev.selectune.util.Problem;
 import dev.selectune.diffusion.nn.WeightsDtype;
 import dev.selectune.training.schedule.Schedule;
 import java.util.ArrayList;
@@ -142,32 +143,32 @@ public record TrainingConfig(
      * Checks every field and returns the problems, each as "field_name: what is wrong" (snake_case names, as the
      * API spells them). Empty means valid.
      */
-    public List<String> problems() {
-        List<String> p = new ArrayList<>();
+    public List<Problem> problems() {
+        List<Problem> p = new ArrayList<>();
         if (instancePrompt == null || instancePrompt.isBlank()) {
-            p.add("instance_prompt: must not be empty");
+            p.add(new Problem("instance_prompt", "must not be empty"));
         }
         text(p, "instance_prompt", instancePrompt);
         text(p, "class_prompt", classPrompt);
         HYPERPARAMETERS.check(this, p);
         if (k == 0) {
-            p.add("k: must not be 0 (a flat sigmoid picks ZO and BP at random)");
+            p.add(new Problem("k", "must not be 0 (a flat sigmoid picks ZO and BP at random)"));
         }
         if (tMid > tMax) {
-            p.add("t_mid: must not exceed t_max (" + tMax + "), got " + tMid);
+            p.add(new Problem("t_mid", "must not exceed t_max (" + tMax + "), got " + tMid));
         }
         if (numClassImages > 0 && (classPrompt == null || classPrompt.isBlank())) {
-            p.add("class_prompt: required when num_class_images > 0");
+            p.add(new Problem("class_prompt", "required when num_class_images > 0"));
         }
         if (validationPrompts.size() > MAX_VALIDATION_PROMPTS) {
-            p.add("validation_prompts: at most " + MAX_VALIDATION_PROMPTS + ", got " + validationPrompts.size());
+            p.add(new Problem("validation_prompts", "at most " + MAX_VALIDATION_PROMPTS + ", got " + validationPrompts.size()));
         }
         for (int i = 0; i < validationPrompts.size(); i++) {
             String prompt = validationPrompts.get(i);
             if (prompt == null) {
-                p.add("validation_prompts[" + i + "]: must be a string, got null");
+                p.add(new Problem("validation_prompts[" + i + "]", "must be a string, got null"));
             } else if (prompt.isBlank()) {
-                p.add("validation_prompts[" + i + "]: must not be empty");
+                p.add(new Problem("validation_prompts[" + i + "]", "must not be empty"));
             } else {
                 text(p, "validation_prompts[" + i + "]", prompt);
             }
@@ -179,17 +180,17 @@ public record TrainingConfig(
      * A prompt: at most {@link #MAX_PROMPT_CHARS} characters (CLIP reads 77 tokens anyway) and no control
      * characters other than tab and line breaks (a NUL cannot even be stored in PostgreSQL text).
      */
-    private static void text(List<String> p, String name, String value) {
+    private static void text(List<Problem> p, String name, String value) {
         if (value == null) {
             return;
         }
         if (value.length() > MAX_PROMPT_CHARS) {
-            p.add(name + ": at most " + MAX_PROMPT_CHARS + " characters, got " + value.length());
+            p.add(new Problem(name, "at most " + MAX_PROMPT_CHARS + " characters, got " + value.length()));
         }
         int bad = firstControlCharacter(value);
         if (bad >= 0) {
-            p.add(name + ": must not contain control characters, found U+"
-                    + String.format("%04X", (int) value.charAt(bad)) + " at index " + bad);
+            p.add(new Problem(name, "must not contain control characters, found U+"
+                    + String.format("%04X", (int) value.charAt(bad)) + " at index " + bad));
         }
     }
 
@@ -206,9 +207,9 @@ public record TrainingConfig(
 
     /** Throws {@link IllegalArgumentException} listing every problem. */
     public TrainingConfig validate() {
-        List<String> p = problems();
+        List<Problem> p = problems();
         if (!p.isEmpty()) {
-            throw new IllegalArgumentException("invalid training config: " + String.join("; ", p));
+            throw new IllegalArgumentException("invalid training config: " + Problem.join(p));
         }
         return this;
     }

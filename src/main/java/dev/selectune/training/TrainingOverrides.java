@@ -1,5 +1,6 @@
 package dev.selectune.training;
 
+import dev.selectune.util.Problem;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import dev.selectune.training.schedule.Schedule;
@@ -37,19 +38,19 @@ public record TrainingOverrides(Map<String, Object> values) {
      * Sets every value on {@code b}; the others keep whatever {@code b} holds. A value the option cannot take (an
      * unknown schedule name) adds "name: what is wrong" to {@code problems} and leaves the option as it was.
      */
-    public TrainingConfig.Builder applyTo(TrainingConfig.Builder b, List<String> problems) {
+    public TrainingConfig.Builder applyTo(TrainingConfig.Builder b, List<Problem> problems) {
         values.forEach((name, wire) -> {
             try {
                 b.set(name, TrainingConfig.HYPERPARAMETERS.get(name).fromWire(wire));
             } catch (IllegalArgumentException e) {
-                problems.add(name + ": " + e.getMessage());
+                problems.add(new Problem(name, e.getMessage()));
             }
         });
         return b;
     }
 
     /** The config these values make (defaults for the others), with the values that could not be set reported. */
-    public TrainingConfig toConfig(List<String> problems) {
+    public TrainingConfig toConfig(List<Problem> problems) {
         return applyTo(TrainingConfig.builder(null), problems).build();
     }
 }

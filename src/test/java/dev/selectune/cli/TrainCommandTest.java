@@ -1,5 +1,6 @@
 package dev.selectune.cli;
 
+import dev.selectune.util.Problem;
 import dev.selectune.training.TrainingConfig;
 import dev.selectune.training.schedule.Schedule;
 import org.junit.jupiter.api.Test;
@@ -78,12 +79,24 @@ class TrainCommandTest {
     }
 
     @Test
+    void configProblemsAreReportedWithTheFlagTheUserTyped() {
+        assertEquals("--learning-rate: must be in (0, 1], got 2.0",
+                HyperparameterOptions.onCommandLine(new Problem("learning_rate", "must be in (0, 1], got 2.0")));
+        assertEquals("--validation-prompt[1]: must not be empty",
+                HyperparameterOptions.onCommandLine(new Problem("validation_prompts[1]", "must not be empty")));
+        assertEquals("--prompt: must not be empty",
+                HyperparameterOptions.onCommandLine(new Problem("instance_prompt", "must not be empty")));
+        assertEquals("--eval-clip: required", HyperparameterOptions.onCommandLine(new Problem("--eval-clip", "required")));
+    }
+
+    @Test
     void invalidValuesAreReportedByField() {
         TrainCommand cmd = parse("--resize-ratio", "1.5", "--zo-perturbations", "0", "--weights-dtype", "bf16");
-        List<String> problems = cmd.config().problems();
-        assertTrue(problems.contains("weights_dtype: must be auto, fp32 or fp16, got bf16"), problems.toString());
-        assertTrue(problems.stream().anyMatch(p -> p.startsWith("resize_ratio")), problems.toString());
-        assertTrue(problems.stream().anyMatch(p -> p.startsWith("zo_perturbations")), problems.toString());
+        List<Problem> problems = cmd.config().problems();
+        assertTrue(problems.contains(new Problem("weights_dtype", "must be auto, fp32 or fp16, got bf16")),
+                problems.toString());
+        assertTrue(problems.stream().anyMatch(p -> p.field().equals("resize_ratio")), problems.toString());
+        assertTrue(problems.stream().anyMatch(p -> p.field().equals("zo_perturbations")), problems.toString());
         assertEquals(2, cmd.call(), "exit code 2 before anything loads");
         assertNull(cmd.checkpoint);
         assertFalse(cmd.config().gradientCheckpointing());

@@ -46,7 +46,8 @@ class TrainEvaluationTest {
         new CommandLine(cmd).parseArgs("--model", "m", "--images", "a.jpg", "--prompt", "p", "--output", "o",
                 "--eval-prompts", "dreambooth", "--eval-images-per-prompt", "0");
         var problems = cmd.evaluation.problems();
-        assertTrue(problems.stream().anyMatch(p -> p.startsWith("--eval-clip")), problems.toString());
-        assertTrue(problems.stream().anyMatch(p -> p.startsWith("--eval-prompts: 'dreambooth' needs")), problems.toString());
+        assertTrue(problems.stream().anyMatch(p -> p.field().equals("--eval-clip")), problems.toString());
+        assertTrue(problems.stream().anyMatch(p -> p.field().equals("--eval-prompts")
+                && p.message().startsWith("'dreambooth' needs")), problems.toString());
     }
 }

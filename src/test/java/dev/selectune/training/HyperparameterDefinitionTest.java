@@ -1,5 +1,6 @@
 package dev.selectune.training;
 
+import dev.selectune.util.Problem;
 import dev.selectune.OpenApiDocument;
 import dev.selectune.diffusion.nn.WeightsDtype;
 import dev.selectune.training.JobFingerprint;
@@ -104,9 +105,9 @@ class HyperparameterDefinitionTest {
         assertThat(d.flags()).containsExactly("--new-option");
         assertThat(set.create(Map.of()).newOption()).isEqualTo(0.25);
 
-        List<String> problems = new ArrayList<>();
+        List<Problem> problems = new ArrayList<>();
         set.check(set.create(Map.of("new_option", 2.0)), problems);
-        assertThat(problems).containsExactly("new_option: must be in [0, 1], got 2.0");
+        assertThat(problems).containsExactly(new Problem("new_option", "must be in [0, 1], got 2.0"));
 
         Map<String, String> defaults = new LinkedHashMap<>();
         set.all().forEach(x -> defaults.put(x.name(), x.canonicalDefault()));

@@ -1,5 +1,6 @@
 package dev.selectune.training;
 
+import dev.selectune.util.Problem;
 import dev.selectune.OpenApiDocument;
 import org.junit.jupiter.api.Test;
 
@@ -29,7 +30,7 @@ class TrainingConfigBoundsTest {
                 if (r.name().equals("t_mid") && ok > 1000) {
                     continue;
                 }
-                assertThat(problems(r, ok)).as(r.name() + " = " + ok).noneMatch(p -> p.startsWith(r.name() + ":"));
+                assertThat(problems(r, ok)).as(r.name() + " = " + ok).noneMatch(p -> r.name().equals(p.field()));
             }
             double below = r.minExclusive() ? r.min() : r.min() - step;
             double above = r.maxExclusive() ? r.max() : r.max() + step;
@@ -38,7 +39,7 @@ class TrainingConfigBoundsTest {
                 bad.addAll(List.of(Double.NaN, Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY, 1e300, -1e300));
             }
             for (double v : bad) {
-                assertThat(problems(r, v)).as(r.name() + " = " + v).anyMatch(p -> p.startsWith(r.name() + ": must be"));
+                assertThat(problems(r, v)).as(r.name() + " = " + v).anyMatch(p -> r.name().equals(p.field()) && p.message().startsWith("must be"));
             }
         }
     }
@@ -55,8 +56,8 @@ class TrainingConfigBoundsTest {
     @Test
     void aNullValidationPromptIsNamedNotThrown() {
         TrainingConfig c = TrainingConfig.builder("a sks dog").validationPrompts(Arrays.asList("ok", null, " ")).build();
-        assertThat(c.problems()).contains("validation_prompts[1]: must be a string, got null",
-                "validation_prompts[2]: must not be empty");
+        assertThat(c.problems()).contains(new Problem("validation_prompts[1]", "must be a string, got null"),
+                new Problem("validation_prompts[2]", "must not be empty"));
     }
 
     @Test
@@ -83,7 +84,7 @@ class TrainingConfigBoundsTest {
         }
     }
 
-    private static List<String> problems(HyperparameterRange r, double v) {
+    private static List<Problem> problems(HyperparameterRange r, double v) {
         BiFunction<TrainingConfig.Builder, Double, TrainingConfig.Builder> set = switch (r.name()) {
             case "steps" -> (b, x) -> b.steps((int) (double) x);
             case "resolution" -> (b, x) -> b.resolution((int) (double) x);
@@ -112,7 +113,7 @@ class TrainingConfigBoundsTest {
         return set.apply(TrainingConfig.builder("a sks dog"), v).build().problems();
     }
 
-    private static List<String> fields(List<String> problems) {
-        return problems.stream().map(p -> p.substring(0, p.indexOf(':'))).toList();
+    private static List<String> fields(List<Problem> problems) {
+        return problems.stream().map(Problem::field).toList();
     }
 }

@@ -1,5 +1,6 @@
 package dev.selectune.diffusion.pipeline;
 
+import dev.selectune.util.Problem;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -34,25 +35,25 @@ public record GenerationRequest(String prompt, String negativePrompt, int width,
      * What is wrong with this request for a pipeline whose image size must be a multiple of {@code sizeMultiple}
      * (the VAE's downscale factor), as messages naming the field; empty when it is valid.
      */
-    public List<String> problems(int sizeMultiple) {
-        List<String> out = new ArrayList<>();
+    public List<Problem> problems(int sizeMultiple) {
+        List<Problem> out = new ArrayList<>();
         if (prompt == null) {
-            out.add("prompt: required");
+            out.add(new Problem("prompt", "required"));
         }
         if (width <= 0 || width % sizeMultiple != 0) {
-            out.add("width: " + width + " is not a positive multiple of " + sizeMultiple);
+            out.add(new Problem("width", width + " is not a positive multiple of " + sizeMultiple));
         }
         if (height <= 0 || height % sizeMultiple != 0) {
-            out.add("height: " + height + " is not a positive multiple of " + sizeMultiple);
+            out.add(new Problem("height", height + " is not a positive multiple of " + sizeMultiple));
         }
         if (steps < 1 || steps > 1000) {
-            out.add("steps: " + steps + " is outside 1..1000");
+            out.add(new Problem("steps", steps + " is outside 1..1000"));
         }
         if (!Float.isFinite(guidanceScale) || guidanceScale < 0) {
-            out.add("guidance: " + guidanceScale + " must be a finite number >= 0");
+            out.add(new Problem("guidance", guidanceScale + " must be a finite number >= 0"));
         }
         if (!Float.isFinite(loraScale)) {
-            out.add("lora_scale: " + loraScale + " must be finite");
+            out.add(new Problem("lora_scale", loraScale + " must be finite"));
         }
         return out;
     }

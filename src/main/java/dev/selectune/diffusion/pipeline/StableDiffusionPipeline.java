@@ -1,5 +1,6 @@
 package dev.selectune.diffusion.pipeline;
 
+import dev.selectune.util.Problem;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
@@ -120,7 +121,7 @@ public final class StableDiffusionPipeline implements AutoCloseable {
     public Generation generate(GenerationRequest request, NDArray latents, NDManager into) {
         var problems = request.problems(vae.config().downscaleFactor());
         if (!problems.isEmpty()) {
-            throw new IllegalArgumentException("invalid generation request: " + String.join("; ", problems));
+            throw new IllegalArgumentException("invalid generation request: " + Problem.join(problems));
         }
         return Autograd.noGrad(() -> {
             try (LoraNetwork lora = attachLora(request)) {

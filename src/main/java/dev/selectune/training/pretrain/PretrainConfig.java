@@ -1,5 +1,6 @@
 package dev.selectune.training.pretrain;
 
+import dev.selectune.util.Problem;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -68,41 +69,41 @@ public record PretrainConfig(List<String> heldOut, List<String> subjects, int st
     }
 
     /** Every problem as "field: what is wrong"; empty when valid. */
-    public List<String> problems() {
-        List<String> p = new ArrayList<>();
+    public List<Problem> problems() {
+        List<Problem> p = new ArrayList<>();
         if (steps < 1) {
-            p.add("steps: must be >= 1, got " + steps);
+            p.add(new Problem("steps", "must be >= 1, got " + steps));
         }
         if (batchSize < 1 || batchSize > 256) {
-            p.add("batch_size: must be between 1 and 256, got " + batchSize);
+            p.add(new Problem("batch_size", "must be between 1 and 256, got " + batchSize));
         }
         if (caption == null || caption.isBlank()) {
-            p.add("caption: must not be empty");
+            p.add(new Problem("caption", "must not be empty"));
         }
         if (!(learningRate > 0) || !Double.isFinite(learningRate)) {
-            p.add("learning_rate: must be > 0, got " + learningRate);
+            p.add(new Problem("learning_rate", "must be > 0, got " + learningRate));
         }
         if (!(weightDecay >= 0)) {
-            p.add("weight_decay: must be >= 0, got " + weightDecay);
+            p.add(new Problem("weight_decay", "must be >= 0, got " + weightDecay));
         }
         if (!(maxGradNorm >= 0)) {
-            p.add("max_grad_norm: must be >= 0 (0 turns clipping off), got " + maxGradNorm);
+            p.add(new Problem("max_grad_norm", "must be >= 0 (0 turns clipping off), got " + maxGradNorm));
         }
         if (resolution != null && (resolution < 8 || resolution > 2048)) {
-            p.add("resolution: must be between 8 and 2048, got " + resolution);
+            p.add(new Problem("resolution", "must be between 8 and 2048, got " + resolution));
         }
         for (String s : subjects) {
             if (heldOut.contains(s)) {
-                p.add("subjects: '" + s + "' is held out");
+                p.add(new Problem("subjects", "'" + s + "' is held out"));
             }
         }
         return p;
     }
 
     public PretrainConfig validate() {
-        List<String> p = problems();
+        List<Problem> p = problems();
         if (!p.isEmpty()) {
-            throw new IllegalArgumentException("invalid pretraining config: " + String.join("; ", p));
+            throw new IllegalArgumentException("invalid pretraining config: " + Problem.join(p));
         }
         return this;
     }
