@@ -37,7 +37,7 @@ public record EvaluationSpec(Object prompts, String identifier, String classNoun
     public static final HyperparameterRange SIZE = new HyperparameterRange("size", 8, false, 2048, false, true);
     public static final List<HyperparameterRange> RANGES = List.of(IMAGES_PER_PROMPT, STEPS, GUIDANCE, SIZE);
 
-    /** What is wrong, as "evaluation.field: message". */
+    /** What is wrong, each field under "evaluation." as the job spec nests it. */
     public List<Problem> problems() {
         List<Problem> out = new ArrayList<>();
         if (prompts == null) {

@@ -40,7 +40,7 @@ public record JobSpec(
         return new JobSpec(baseModel, imageSetId, TrainingOverrides.of(config), null, null);
     }
 
-    /** The trainer's config, or the problems ("field: what is wrong") that stop it from being one. */
+    /** The trainer's config, or the problems that stop it from being one. */
     public record Checked(TrainingConfig config, List<Problem> problems) {
     }
 

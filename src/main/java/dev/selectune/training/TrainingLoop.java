@@ -280,7 +280,7 @@ public final class TrainingLoop {
 
     /** Puts the state of {@code c} into the parameters and the optimizer; returns the step it was taken after. */
     private int restore(TrainingCheckpoint c, List<StepReport> history) {
-        List<String> differences = JobFingerprint.decode(c.jobFingerprint()).differences(fingerprint(), defaults());
+        List<String> differences = differences(c.jobFingerprint());
         if (!differences.isEmpty() || c.seed() != seed) {
             throw new IllegalArgumentException("checkpoint: taken for a different job ("
                     + (differences.isEmpty() ? "seed " + c.seed() + ", now " + seed : String.join("; ", differences))
@@ -317,6 +317,16 @@ public final class TrainingLoop {
         values.put("lora_parameters", params.count() + " " + sha256(String.join(",", params.names())));
         values.put("images", Integer.toString(data.images().size()));
         return new JobFingerprint(values);
+    }
+
+    /** What makes this job another than the one the stored fingerprint names; empty when it may be resumed. */
+    private List<String> differences(String stored) {
+        if (JobFingerprint.isFormatOne(stored)) {
+            String now = JobFingerprint.formatOne(config, seed, params.names(), params.count(), data.images().size());
+            return stored.equals(now) ? List.of()
+                    : List.of("its options (the checkpoint is of format 1, which names none)");
+        }
+        return JobFingerprint.decode(stored).differences(fingerprint(), defaults());
     }
 
     private static Map<String, String> defaults() {

@@ -15,6 +15,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -217,14 +218,39 @@ class TrainingLoopTest {
         assertResumesToTheUninterruptedLora(cfg, store -> { }, later);
     }
 
+    /**
+     * {@code format1-toy-checkpoint.bin} was written by Selectune before format 2 (commit 22d17cc), by this class's
+     * toy job with the RANDOM schedule, seed 5, cancelled after step 6: an upgrade resumes it where it stopped.
+     */
     @Test
-    void aCheckpointOfTheFirstFingerprintFormatIsRefusedWithItsReason() {
+    void aCheckpointOfTheFirstFingerprintFormatResumesAfterTheUpgrade() throws IOException {
         MemoryCheckpoints store = new MemoryCheckpoints();
-        runCounting(config().build(), store, new AtomicInteger(), 2);
-        store.blob = TrainingCheckpoint.decode(store.blob).withJobFingerprint("0123456789abcdef01234567").encode();
+        store.blob = formatOneCheckpoint();
+        assertTrue(JobFingerprint.isFormatOne(TrainingCheckpoint.decode(store.blob).jobFingerprint()));
+        TrainingConfig cfg = config().schedule(Schedule.RANDOM).build();
+        Run whole = run(cfg, 5, CancellationToken.NEVER, new MemoryCheckpoints());
+        Run resumed = run(cfg, 5, CancellationToken.NEVER, store);
+        assertEquals(6, resumed.seen().size(), "resumed after step 6");
+        for (int i = 0; i < whole.lora().size(); i++) {
+            assertArrayEquals(whole.lora().get(i), resumed.lora().get(i), 0f, "tensor " + i);
+        }
+    }
+
+    @Test
+    void aCheckpointOfTheFirstFingerprintFormatIsRefusedForAnotherJob() throws IOException {
+        MemoryCheckpoints store = new MemoryCheckpoints();
+        store.blob = formatOneCheckpoint();
+        TrainingConfig other = config().schedule(Schedule.RANDOM).learningRate(5e-3).build();
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> run(config().build(), 5, CancellationToken.NEVER, store));
+                () -> run(other, 5, CancellationToken.NEVER, store));
         assertTrue(e.getMessage().contains("format 1"), e.getMessage());
+    }
+
+    private static byte[] formatOneCheckpoint() throws IOException {
+        try (var in = TrainingLoopTest.class.getResourceAsStream("/training/format1-toy-checkpoint.bin")) {
+            assertNotNull(in, "test resource training/format1-toy-checkpoint.bin");
+            return in.readAllBytes();
+        }
     }
 
     @Test

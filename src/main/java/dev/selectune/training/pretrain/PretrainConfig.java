@@ -68,7 +68,7 @@ public record PretrainConfig(List<String> heldOut, List<String> subjects, int st
                 maxGradNorm, horizontalFlip, v);
     }
 
-    /** Every problem as "field: what is wrong"; empty when valid. */
+    /** Every problem, by field; empty when valid. */
     public List<Problem> problems() {
         List<Problem> p = new ArrayList<>();
         if (steps < 1) {
