@@ -46,9 +46,9 @@ public final class PretrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        PretrainConfig config = PretrainConfig.defaults().withHeldOut(heldOut)
-                .withSubjects(subjects == null ? List.of() : subjects).withSteps(steps).withBatchSize(batchSize)
-                .withSeed(seed).withCaption(caption).withLearningRate(learningRate).withResolution(resolution);
+        PretrainConfig config = PretrainConfig.builder().heldOut(heldOut)
+                .subjects(subjects == null ? List.of() : subjects).steps(steps).batchSize(batchSize)
+                .seed(seed).caption(caption).learningRate(learningRate).resolution(resolution).build();
         List<Problem> problems = config.problems();
         if (!problems.isEmpty()) {
             System.err.println("invalid options:");

@@ -25,47 +25,48 @@ public record PretrainConfig(List<String> heldOut, List<String> subjects, int st
     }
 
     public static PretrainConfig defaults() {
-        return new PretrainConfig(DEFAULT_HELD_OUT, List.of(), 900, 8, 0, "a photo", 1e-3, 1e-2, 1.0, true, null);
+        return builder().build();
     }
 
-    public PretrainConfig withSteps(int v) {
-        return new PretrainConfig(heldOut, subjects, v, batchSize, seed, caption, learningRate, weightDecay,
-                maxGradNorm, horizontalFlip, resolution);
+    /** A builder that starts at the defaults (the run kept as bench data). */
+    public static Builder builder() {
+        return new Builder();
     }
 
-    public PretrainConfig withSubjects(List<String> v) {
-        return new PretrainConfig(heldOut, v, steps, batchSize, seed, caption, learningRate, weightDecay,
-                maxGradNorm, horizontalFlip, resolution);
-    }
+    /** Named setters, so that call sites read as options rather than eleven positional arguments. */
+    public static final class Builder {
+        private List<String> heldOut = DEFAULT_HELD_OUT;
+        private List<String> subjects = List.of();
+        private int steps = 900;
+        private int batchSize = 8;
+        private long seed = 0;
+        private String caption = "a photo";
+        private double learningRate = 1e-3;
+        private double weightDecay = 1e-2;
+        private double maxGradNorm = 1.0;
+        private boolean horizontalFlip = true;
+        private Integer resolution;
 
-    public PretrainConfig withBatchSize(int v) {
-        return new PretrainConfig(heldOut, subjects, steps, v, seed, caption, learningRate, weightDecay,
-                maxGradNorm, horizontalFlip, resolution);
-    }
+        private Builder() {
+        }
 
-    public PretrainConfig withSeed(long v) {
-        return new PretrainConfig(heldOut, subjects, steps, batchSize, v, caption, learningRate, weightDecay,
-                maxGradNorm, horizontalFlip, resolution);
-    }
+        public Builder heldOut(List<String> v) { heldOut = v; return this; }
+        public Builder subjects(List<String> v) { subjects = v; return this; }
+        public Builder steps(int v) { steps = v; return this; }
+        public Builder batchSize(int v) { batchSize = v; return this; }
+        public Builder seed(long v) { seed = v; return this; }
+        public Builder caption(String v) { caption = v; return this; }
+        public Builder learningRate(double v) { learningRate = v; return this; }
+        public Builder weightDecay(double v) { weightDecay = v; return this; }
+        public Builder maxGradNorm(double v) { maxGradNorm = v; return this; }
+        public Builder horizontalFlip(boolean v) { horizontalFlip = v; return this; }
+        /** Null means the base model's native resolution. */
+        public Builder resolution(Integer v) { resolution = v; return this; }
 
-    public PretrainConfig withLearningRate(double v) {
-        return new PretrainConfig(heldOut, subjects, steps, batchSize, seed, caption, v, weightDecay,
-                maxGradNorm, horizontalFlip, resolution);
-    }
-
-    public PretrainConfig withCaption(String v) {
-        return new PretrainConfig(heldOut, subjects, steps, batchSize, seed, v, learningRate, weightDecay,
-                maxGradNorm, horizontalFlip, resolution);
-    }
-
-    public PretrainConfig withHeldOut(List<String> v) {
-        return new PretrainConfig(v, subjects, steps, batchSize, seed, caption, learningRate, weightDecay,
-                maxGradNorm, horizontalFlip, resolution);
-    }
-
-    public PretrainConfig withResolution(Integer v) {
-        return new PretrainConfig(heldOut, subjects, steps, batchSize, seed, caption, learningRate, weightDecay,
-                maxGradNorm, horizontalFlip, v);
+        public PretrainConfig build() {
+            return new PretrainConfig(heldOut, subjects, steps, batchSize, seed, caption, learningRate, weightDecay,
+                    maxGradNorm, horizontalFlip, resolution);
+        }
     }
 
     /** Every problem, by field; empty when valid. */

@@ -43,8 +43,8 @@ class PretrainerTest {
 
     @BeforeAll
     static void pretrain() {
-        PretrainConfig config = PretrainConfig.defaults().withSubjects(SUBJECTS).withSteps(8).withBatchSize(2)
-                .withResolution(RESOLUTION);
+        PretrainConfig config = PretrainConfig.builder().subjects(SUBJECTS).steps(8).batchSize(2)
+                .resolution(RESOLUTION).build();
         out = tmp.resolve("pretrained");
         result = new Pretrainer(BASE, DATASET, config).run(out, (s, n, l, g, sec) -> { });
     }
@@ -121,7 +121,7 @@ class PretrainerTest {
 
     @Test
     void heldOutSubjectsCannotBeTrainedOn() {
-        PretrainConfig config = PretrainConfig.defaults().withSubjects(List.of("dog", "can"));
+        PretrainConfig config = PretrainConfig.builder().subjects(List.of("dog", "can")).build();
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> new Pretrainer(BASE, DATASET, config));
         assertTrue(e.getMessage().contains("subjects: 'dog' is held out"), e.getMessage());
