@@ -1,10 +1,12 @@
 package dev.selectune.cli;
 
 import ai.djl.Device;
+import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.jni.JniUtils;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
@@ -51,6 +53,10 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.stream.Stream;
 
 /**
@@ -98,12 +104,22 @@ public final class BenchPersonalizationCommand implements Callable<Integer> {
     double resizeRatio;
     @Option(names = "--seed", defaultValue = "0")
     long seed;
+    @Option(names = "--threads", defaultValue = "1",
+            description = "libtorch threads per run (default: ${DEFAULT-VALUE}: this tiny UNet's ops are too small "
+                    + "to share between cores, so cores are better used by --parallel)")
+    int threads;
+    @Option(names = "--parallel", defaultValue = "0",
+            description = "subjects benched at once (default: 0 = the cores / --threads)")
+    int parallel;
     @Option(names = "--json", description = "write the results here as JSON")
     Path json;
     @Option(names = "--markdown", description = "write the table here")
     Path markdown;
     @Option(names = "--chart", description = "write the PNG chart (specificity against step) here")
     Path chart;
+
+    /** Subjects benched at once in this run (the resolved --parallel). */
+    private int workers = 1;
 
     @Override
     public Integer call() throws IOException {
@@ -117,10 +133,35 @@ public final class BenchPersonalizationCommand implements Callable<Integer> {
         }
         List<Schedule> parsed = schedules.stream().map(Schedule::fromWireName).toList();
         Path work = Files.createTempDirectory("bench-personalization");
+        Engine.getEngine("PyTorch");
+        JniUtils.setNumThreads(threads);
+        workers = parallel > 0 ? parallel
+                : Math.max(1, Runtime.getRuntime().availableProcessors() / Math.max(1, threads));
+        workers = Math.min(workers, subjects.size());
+        System.out.printf(Locale.ROOT, "%d subject(s) at once, %d libtorch thread(s) each%n", workers, threads);
+        Map<String, Map<Schedule, Run>> bySubject = new LinkedHashMap<>();
+        ExecutorService pool = Executors.newFixedThreadPool(workers);
+        try {
+            List<Future<Map<Schedule, Run>>> futures = new ArrayList<>();
+            for (String subject : subjects) {
+                futures.add(pool.submit(() -> benchSubject(subject, classes, parsed, work)));
+            }
+            for (int i = 0; i < subjects.size(); i++) {
+                bySubject.put(subjects.get(i), futures.get(i).get());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+        } finally {
+            pool.shutdownNow();
+        }
         Map<Schedule, Map<String, Run>> runs = new LinkedHashMap<>();
-        parsed.forEach(s -> runs.put(s, new LinkedHashMap<>()));
-        for (String subject : subjects) {
-            benchSubject(subject, classes, parsed, runs, work);
+        for (Schedule schedule : parsed) {
+            Map<String, Run> row = new LinkedHashMap<>();
+            bySubject.forEach((subject, r) -> row.put(subject, r.get(schedule)));
+            runs.put(schedule, row);
         }
         JsonObject out = report(runs);
         String table = table(runs);
@@ -148,8 +189,10 @@ public final class BenchPersonalizationCommand implements Callable<Integer> {
         }
     }
 
-    private void benchSubject(String subject, Map<String, String> classes, List<Schedule> parsed,
-                              Map<Schedule, Map<String, Run>> runs, Path work) throws IOException {
+    /** Trains and scores one LoRA per schedule on {@code subject}; runs on its own thread, beside other subjects. */
+    private Map<Schedule, Run> benchSubject(String subject, Map<String, String> classes, List<Schedule> parsed,
+                                            Path work) throws IOException {
+        Map<Schedule, Run> runs = new LinkedHashMap<>();
         List<Path> photos = Pretrainer.imageFiles(dataset.resolve(subject));
         if (photos.size() <= trainImages) {
             throw new IllegalArgumentException(subject + ": " + photos.size() + " photos, need more than "
@@ -227,10 +270,10 @@ public final class BenchPersonalizationCommand implements Callable<Integer> {
                         curve.put(steps, score(unet.model(), unseenProbe, othersProbe, unseenBase, othersBase));
                     }
                     Run run = new Run(curve, seconds, result.memory());
-                    runs.get(schedule).put(subject, run);
+                    runs.put(schedule, run);
                     Specificity s = run.last();
-                    System.out.printf(Locale.ROOT, "  %-8s specificity %+.3f%%  personalization %+.3f%%  leakage %+.3f%%"
-                                    + "  (%d BP / %d ZO steps, %.0f s, peaks BP %s ZO %s)%n", schedule.wireName(),
+                    System.out.printf(Locale.ROOT, "  %-8s %-8s specificity %+.3f%%  personalization %+.3f%%  leakage %+.3f%%"
+                                    + "  (%d BP / %d ZO steps, %.0f s, peaks BP %s ZO %s)%n", subject, schedule.wireName(),
                             100 * s.specificity(), pct(s.personalization()), pct(s.leakage()), result.bpSteps(),
                             result.zoSteps(), seconds, mib(result.memory().bpPeakBytes()),
                             mib(result.memory().zoPeakBytes()));
@@ -238,6 +281,7 @@ public final class BenchPersonalizationCommand implements Callable<Integer> {
                 }
             }
         }
+        return runs;
     }
 
     private static Specificity score(UNet2DConditionModel unet, DenoisingProbe unseen, DenoisingProbe others,
@@ -317,6 +361,8 @@ public final class BenchPersonalizationCommand implements Callable<Integer> {
         out.addProperty("zo_learning_rate", zoLearningRate != null ? zoLearningRate : 1e-4);
         out.addProperty("resize_ratio", resizeRatio);
         out.addProperty("seed", seed);
+        out.addProperty("threads", threads);
+        out.addProperty("parallel", workers);
         JsonArray subjectList = new JsonArray();
         subjects.forEach(subjectList::add);
         out.add("subjects", subjectList);
@@ -375,15 +421,19 @@ public final class BenchPersonalizationCommand implements Callable<Integer> {
     private String table(Map<Schedule, Map<String, Run>> runs) {
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "Denoising loss of each LoRA relative to the base, %d steps, %s; "
-                + "specificity = leakage - personalization (percentage points), by timestep band%n%n", steps,
-                String.join(", ", subjects)));
-        sb.append("| schedule | specificity | personalization | leakage | spec. 0-250 | 250-500 | 500-750 | 750-1000 "
-                + "| seconds | BP peak | ZO peak |\n");
-        sb.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+                + "specificity = leakage - personalization (percentage points), by timestep band; 'positive' counts "
+                + "the subjects whose own specificity is above 0; seconds summed over subjects, %d libtorch thread(s) "
+                + "per run; peaks are the process's resident set with %d subject(s) running at once%n%n", steps,
+                String.join(", ", subjects), threads, workers));
+        sb.append("| schedule | specificity | positive | personalization | leakage | spec. 0-250 | 250-500 | 500-750 "
+                + "| 750-1000 | seconds | BP peak | ZO peak |\n");
+        sb.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         runs.forEach((schedule, bySubject) -> {
             Specificity s = Specificity.mean(bySubject.values().stream().map(Run::last).toList());
-            sb.append(String.format(Locale.ROOT, "| %s | %+.3f | %+.3f%% | %+.3f%% | %+.3f | %+.3f | %+.3f | %+.3f "
-                            + "| %.0f | %s | %s |%n", schedule.wireName(), 100 * s.specificity(),
+            long positive = bySubject.values().stream().filter(r -> r.last().specificity() > 0).count();
+            sb.append(String.format(Locale.ROOT, "| %s | %+.3f | %d/%d | %+.3f%% | %+.3f%% | %+.3f | %+.3f | %+.3f | %+.3f "
+                            + "| %.0f | %s | %s |%n", schedule.wireName(), 100 * s.specificity(), positive,
+                    bySubject.size(),
                     pct(s.personalization()), pct(s.leakage()), 100 * s.bandSpecificity(0),
                     100 * s.bandSpecificity(1), 100 * s.bandSpecificity(2), 100 * s.bandSpecificity(3),
                     bySubject.values().stream().mapToDouble(Run::seconds).sum(),
