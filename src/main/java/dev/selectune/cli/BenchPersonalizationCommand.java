@@ -85,11 +85,12 @@ public final class BenchPersonalizationCommand implements Callable<Integer> {
     List<String> schedules;
     @Option(names = "--steps", defaultValue = "100", description = "steps per LoRA (default: ${DEFAULT-VALUE})")
     int steps;
-    @Option(names = "--eval-every", defaultValue = "25", description = "default: ${DEFAULT-VALUE}")
+    @Option(names = "--eval-every", defaultValue = "50",
+            description = "score the LoRA every N steps too, for the curve (default: ${DEFAULT-VALUE})")
     int evalEvery;
     @Option(names = "--train-images", defaultValue = "4", description = "photos a LoRA trains on (default: ${DEFAULT-VALUE})")
     int trainImages;
-    @Option(names = "--leakage-photos", defaultValue = "0",
+    @Option(names = "--leakage-photos", defaultValue = "2",
             description = "photos per other subject for leakage, 0 = all (default: ${DEFAULT-VALUE})")
     int leakagePhotos;
     @Option(names = "--draws-per-band", defaultValue = "4",
@@ -260,6 +261,8 @@ public final class BenchPersonalizationCommand implements Callable<Integer> {
                             .run(trainBytes, config, dir, r -> { }, CancellationToken.NEVER, capture);
                     double seconds = (System.nanoTime() - started) / 1e9;
                     TreeMap<Integer, Specificity> curve = new TreeMap<>();
+                    // The checkpoint at the last step holds the final LoRA, scored just below: not twice.
+                    snapshots.remove(steps);
                     for (Map.Entry<Integer, byte[]> e : snapshots.entrySet()) {
                         try (LoraNetwork lora = fromCheckpoint(TrainingCheckpoint.decode(e.getValue()), unet.model(),
                                 config, root)) {
