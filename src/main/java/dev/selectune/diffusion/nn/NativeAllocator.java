@@ -5,19 +5,26 @@ import com.sun.jna.NativeLibrary;
 import com.sun.jna.Platform;
 
 /**
- * Optionally makes glibc's malloc hand freed tensor memory back to the operating system at once.
+ * Sets where glibc's malloc stops reusing freed tensor memory and hands it back to the operating system.
  *
  * <p>libtorch allocates CPU tensors with plain malloc. By default glibc serves blocks above a dynamic threshold
- * (raised each time such a block is freed, up to 32 MiB) with mmap, so tensors of a few MiB soon come from the heap
- * and are reused, at the price of fragmentation: a phase peaks higher and some memory stays resident. Fixing the
- * threshold low ({@link #LEAN_THRESHOLD_BYTES}) maps and unmaps every activation and oneDNN scratch buffer, so each
- * of them is page-faulted in again on every op: lean, but the CPU spends much of a forward in the kernel zeroing
- * pages. {@link TorchRuntime} leaves glibc's default unless {@code SELECTUNE_MALLOC_THRESHOLD} asks for a fixed
- * threshold; docs/training.md ("Native allocator and OpenMP waiting") has the measured time and peak of both.
+ * (raised each time such a block is freed, up to 32 MiB, with a trim threshold of twice that) with mmap, so tensors
+ * of a few MiB soon come from the heap and are reused, at the price of fragmentation: a phase peaks higher and some
+ * memory stays resident. Fixing the threshold low ({@link #LEAN_THRESHOLD_BYTES}) maps and unmaps every activation
+ * and oneDNN scratch buffer, so each of them is page-faulted in again on every op: lean, but the CPU spends much of a
+ * forward in the kernel zeroing pages. {@link #DEFAULT_THRESHOLD_BYTES} sits between: the SD activations (a few MiB)
+ * are reused from the heap as with glibc's default, while the largest blocks and the free top of the heap go back at
+ * once. {@link TorchRuntime} applies {@code SELECTUNE_MALLOC_THRESHOLD}; docs/training.md ("Native allocator and
+ * OpenMP waiting") has the measured faults, time and peaks of each setting.
  */
 public final class NativeAllocator {
     /** The lean threshold (the 16x16 and 8x8 activations of a 256 px backward are already above it). */
     public static final int LEAN_THRESHOLD_BYTES = 256 << 10;
+    /**
+     * The default: above the largest SD1.5 activation at 512 px (320 x 64 x 64 floats, 5 MiB), below glibc's dynamic
+     * maximum, so the heap's free top above it is trimmed instead of kept.
+     */
+    public static final int DEFAULT_THRESHOLD_BYTES = 16 << 20;
     private static final int M_TRIM_THRESHOLD = -1;
     private static final int M_MMAP_THRESHOLD = -3;
     /** The threshold fixed in this process, 0 while glibc's dynamic one is in place (it cannot be restored). */
@@ -27,14 +34,23 @@ public final class NativeAllocator {
     }
 
     /**
-     * Applies the process's setting, {@code SELECTUNE_MALLOC_THRESHOLD}: absent or 0, glibc's dynamic default stays;
-     * else that many bytes.
+     * Applies the process's setting, {@code SELECTUNE_MALLOC_THRESHOLD}: absent, {@link #DEFAULT_THRESHOLD_BYTES};
+     * 0, glibc's dynamic default stays; else that many bytes.
      */
     public static void applySetting(String value) {
-        int bytes = value == null ? 0 : Integer.parseInt(value.trim());
+        int bytes = thresholdFor(value);
         if (bytes > 0) {
             returnLargeBlocksToOs(bytes);
         }
+    }
+
+    /** The threshold a {@code SELECTUNE_MALLOC_THRESHOLD} value asks for; 0 means glibc's dynamic one. */
+    static int thresholdFor(String value) {
+        int bytes = value == null || value.isBlank() ? DEFAULT_THRESHOLD_BYTES : Integer.parseInt(value.trim());
+        if (bytes < 0) {
+            throw new IllegalArgumentException("SELECTUNE_MALLOC_THRESHOLD: must be >= 0 bytes, got " + value);
+        }
+        return bytes;
     }
 
     /** The threshold fixed in this process, or 0 while glibc's dynamic default is in place. */

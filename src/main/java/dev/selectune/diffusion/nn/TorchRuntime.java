@@ -31,9 +31,9 @@ public final class TorchRuntime {
     }
 
     /**
-     * Initializes the PyTorch engine with passive OpenMP waiting ({@link OpenMp}), glibc's malloc as it is unless
-     * {@code SELECTUNE_MALLOC_THRESHOLD} fixes its mmap threshold ({@link NativeAllocator}; 0 or unset keeps glibc's
-     * dynamic default) and the flavor the environment asks for; later calls do nothing.
+     * Initializes the PyTorch engine with passive OpenMP waiting ({@link OpenMp}), glibc's mmap threshold as
+     * {@code SELECTUNE_MALLOC_THRESHOLD} says ({@link NativeAllocator}: unset, 16 MiB; 0, glibc's dynamic default)
+     * and the flavor the environment asks for; later calls do nothing.
      */
     public static synchronized void initialize() {
         if (initialized) {
@@ -41,7 +41,7 @@ public final class TorchRuntime {
         }
         // Read once when libtorch loads, so it must come first.
         OpenMp.preferPassiveWaiting();
-        // glibc's dynamic threshold unless the setting fixes one: a fixed low one re-faults every activation.
+        // Not a low threshold: that re-faults every activation on every op.
         NativeAllocator.applySetting(setting("SELECTUNE_MALLOC_THRESHOLD"));
         String flavor = setting("PYTORCH_FLAVOR");
         boolean wantsCuda = flavor != null && flavor.toLowerCase(Locale.ROOT).startsWith("cu");

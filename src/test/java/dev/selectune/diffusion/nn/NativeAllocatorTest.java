@@ -8,6 +8,7 @@ import org.junit.jupiter.api.condition.EnabledOnOs;
 import org.junit.jupiter.api.condition.OS;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -17,20 +18,21 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @EnabledOnOs(OS.LINUX)
 class NativeAllocatorTest {
     private static final int TENSORS = 512;
-    // 64 KiB: below glibc's smallest mmap threshold (128 KiB), so from an arena. The test does not fix the threshold:
-    // that cannot be undone and would slow every later test in this JVM (see NativeAllocator).
+    // 64 KiB: below any mmap threshold (glibc's smallest is 128 KiB), so from an arena.
     private static final long FLOATS = 16 * 1024;
 
     /**
-     * Without {@code SELECTUNE_MALLOC_THRESHOLD} (or with 0) glibc's dynamic default stays. Fixing a threshold is not
-     * tested in this JVM: it cannot be undone and would slow every later test (MallocPolicyTest measures both).
+     * Without {@code SELECTUNE_MALLOC_THRESHOLD} the default threshold is fixed; 0 keeps glibc's dynamic one. A fixed
+     * threshold cannot be undone in a JVM, so only the default (which every process of this project has) is applied.
      */
     @Test
-    void absentOrZeroSettingKeepsGlibcsDefault() {
+    void absentSettingFixesTheDefaultAndZeroKeepsGlibcs() {
+        assertEquals(NativeAllocator.DEFAULT_THRESHOLD_BYTES, NativeAllocator.thresholdFor(null));
+        assertEquals(0, NativeAllocator.thresholdFor("0"));
+        assertEquals(262144, NativeAllocator.thresholdFor(" 262144 "));
+        assertThrows(IllegalArgumentException.class, () -> NativeAllocator.thresholdFor("-1"));
         NativeAllocator.applySetting(null);
-        assertEquals(0, NativeAllocator.fixedThresholdBytes());
-        NativeAllocator.applySetting("0");
-        assertEquals(0, NativeAllocator.fixedThresholdBytes());
+        assertEquals(NativeAllocator.DEFAULT_THRESHOLD_BYTES, NativeAllocator.fixedThresholdBytes());
     }
 
     @Test
