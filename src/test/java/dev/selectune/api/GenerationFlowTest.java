@@ -282,6 +282,26 @@ class GenerationFlowTest extends ServiceTestBase {
                 .andExpect(matchesOpenApi());
     }
 
+    /** A running generation asked to cancel stops at its next denoising step and keeps no images. */
+    @Test
+    void aRunningGenerationStopsAtItsNextStepWhenCancelled() throws Exception {
+        String id = id(create(ACME, "{\"base_model\": \"tiny-sd15\", \"prompt\": \"x\", \"steps\": 200, \"n\": 8,"
+                + " \"width\": 16, \"height\": 16}", null).andExpect(status().isCreated()));
+        workers.resumeClaims();
+        await(() -> jdbc.queryForObject("select step from generations where id = ?", Integer.class, id) >= 1,
+                TIMEOUT);
+        mvc.perform(post("/v1/generations/" + id + "/cancel").header("Authorization", ACME))
+                .andExpect(status().isAccepted()).andExpect(matchesOpenApi())
+                .andExpect(jsonPath("$.cancel_requested").value(true));
+        JsonNode g = awaitGeneration(id, "cancelled");
+        assertThat(g.at("/progress/step").asInt()).isBetween(1, 1599);
+        assertThat(g.at("/images").size()).isZero();
+        assertThat(jdbc.queryForObject("select count(*) from generation_images where generation_id = ?",
+                Integer.class, id)).isZero();
+        assertThat(jdbc.queryForList("select type from generation_events where generation_id = ? order by id",
+                String.class, id)).containsSubsequence("queued", "claimed", "cancel_requested", "cancelled");
+    }
+
     /**
      * The worker policy: the worker running a long training job takes a queued generation after the step in
      * progress, so at most one training step is recorded between the generation's creation and its end, and the
