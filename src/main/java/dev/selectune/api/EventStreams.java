@@ -21,6 +21,8 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BooleanSupplier;
+import java.util.function.LongFunction;
 
 /**
  * Server-sent event streams of job events. Events are rows written by whichever replica runs the job, so each
@@ -31,6 +33,7 @@ import java.util.concurrent.atomic.AtomicReference;
 public class EventStreams implements SmartLifecycle {
     private static final Duration POLL = Duration.ofMillis(500);
     private static final Duration TIMEOUT = Duration.ofHours(6);
+    private static final int BATCH = 500;
 
     private final JobEventRepository events;
     private final JobRepository jobs;
@@ -49,20 +52,30 @@ public class EventStreams implements SmartLifecycle {
     }
 
     public SseEmitter follow(String jobId, long afterId) {
+        return follow(() -> jobs.findById(jobId).map(j -> j.getStatus().isTerminal()).orElse(true),
+                after -> events.findByJobIdAndIdGreaterThanOrderById(jobId, after, Limit.of(BATCH)).stream()
+                        .map(EventStreams::view).toList(), afterId);
+    }
+
+    /**
+     * Streams the events that {@code after} returns (those with ids above the given one, oldest first, at most
+     * {@value #BATCH}) until {@code finished} says the object is finished and every event has gone out.
+     */
+    public SseEmitter follow(BooleanSupplier finished, LongFunction<List<Views.EventView>> after, long afterId) {
         SseEmitter emitter = new SseEmitter(TIMEOUT.toMillis());
         AtomicLong last = new AtomicLong(afterId);
         AtomicReference<ScheduledFuture<?>> task = new AtomicReference<>();
         Runnable poll = () -> {
             try {
                 // Read the status first: events written before a job finishes are then certain to be seen below.
-                boolean finished = jobs.findById(jobId).map(j -> j.getStatus().isTerminal()).orElse(true);
-                List<JobEvent> batch = events.findByJobIdAndIdGreaterThanOrderById(jobId, last.get(), Limit.of(500));
-                for (JobEvent e : batch) {
-                    emitter.send(SseEmitter.event().id(String.valueOf(e.getId())).name(e.getType())
-                            .data(view(e), MediaType.APPLICATION_JSON));
-                    last.set(e.getId());
+                boolean done = finished.getAsBoolean();
+                List<Views.EventView> batch = after.apply(last.get());
+                for (Views.EventView e : batch) {
+                    emitter.send(SseEmitter.event().id(String.valueOf(e.id())).name(e.type())
+                            .data(e, MediaType.APPLICATION_JSON));
+                    last.set(e.id());
                 }
-                if (finished && batch.size() < 500) {
+                if (done && batch.size() < BATCH) {
                     emitter.complete();
                     cancel(task);
                 }

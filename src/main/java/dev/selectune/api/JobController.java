@@ -132,7 +132,7 @@ public class JobController {
                 .header("Idempotent-Replayed", String.valueOf(c.replayed())).body(view);
     }
 
-    private static String idempotencyKey(String key) {
+    static String idempotencyKey(String key) {
         if (key == null) {
             return null;
         }
@@ -230,12 +230,18 @@ public class JobController {
     public ResponseEntity<Resource> artifact(@RequestAttribute(AuthFilter.TENANT) String tenant,
                                              @PathVariable String id, @PathVariable String name) {
         JobReads.ArtifactContent content = reads.artifact(tenant, id, name);
+        return artifactBody(name, content.artifact().getContentType(), content.artifact().getSha256(),
+                content.bytes());
+    }
+
+    /** A stored file as a download: what job artifacts and generation images are both answered with. */
+    static ResponseEntity<Resource> artifactBody(String name, String contentType, String sha256, byte[] bytes) {
         return ResponseEntity.ok()
-                .eTag("\"" + content.artifact().getSha256() + "\"")
-                .contentType(MediaType.parseMediaType(content.artifact().getContentType()))
-                .contentLength(content.bytes().length)
+                .eTag("\"" + sha256 + "\"")
+                .contentType(MediaType.parseMediaType(contentType))
+                .contentLength(bytes.length)
                 .header("Accept-Ranges", "bytes")
                 .header("Content-Disposition", ContentDisposition.attachment().filename(name).build().toString())
-                .body(new ByteArrayResource(content.bytes()));
+                .body(new ByteArrayResource(bytes));
     }
 }

@@ -1,5 +1,7 @@
 package dev.selectune.api;
 
+import dev.selectune.generations.GenerationActive;
+import dev.selectune.generations.GenerationFinished;
 import dev.selectune.util.Problem;
 import dev.selectune.jobs.IdempotencyKeyReused;
 import dev.selectune.jobs.ImageSetInUse;
@@ -68,6 +70,10 @@ public class ProblemHandler extends ResponseEntityExceptionHandler {
             Map.entry(NotFound.class, new Kind(HttpStatus.NOT_FOUND, "not-found", "Not Found")),
             Map.entry(JobActive.class, new Kind(HttpStatus.CONFLICT, "job-active", "Job still active")),
             Map.entry(JobFinished.class, new Kind(HttpStatus.CONFLICT, "job-finished", "Job already finished")),
+            Map.entry(GenerationActive.class, new Kind(HttpStatus.CONFLICT, "generation-active",
+                    "Generation still active")),
+            Map.entry(GenerationFinished.class, new Kind(HttpStatus.CONFLICT, "generation-finished",
+                    "Generation already finished")),
             Map.entry(ImageSetInUse.class, new Kind(HttpStatus.CONFLICT, "image-set-in-use", "Image set in use")),
             Map.entry(IdempotencyKeyReused.class, new Kind(HttpStatus.UNPROCESSABLE_CONTENT,
                     "idempotency-key-reused", "Idempotency-Key reused")),

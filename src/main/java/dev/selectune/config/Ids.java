@@ -22,6 +22,10 @@ public final class Ids {
         return "job_" + random(20);
     }
 
+    public static String generation() {
+        return "gen_" + random(20);
+    }
+
     public static String imageSet() {
         return "imgset_" + random(20);
     }

@@ -46,10 +46,17 @@ public class JobRunner {
         final JobQueue.Lease lease;
         final String jobId;
         private final AtomicReference<StopReason> stop = new AtomicReference<>();
+        private final Runnable betweenSteps;
 
         Running(JobQueue.Lease lease) {
+            this(lease, () -> { });
+        }
+
+        /** @param betweenSteps what the worker does after each recorded step (see {@link InterleavedWork}) */
+        Running(JobQueue.Lease lease, Runnable betweenSteps) {
             this.lease = lease;
             this.jobId = lease.jobId();
+            this.betweenSteps = betweenSteps;
         }
 
         /** Asks the job to stop at its next step; a reason of higher precedence already given stays. */
@@ -190,6 +197,9 @@ public class JobRunner {
                 return;
             }
             metrics.step(deviceLabel, r);
+            if (!running.isCancelled()) {
+                running.betweenSteps.run();
+            }
         }, running, checkpoints);
         metrics.finalPeaks(deviceLabel, result.memory());
         if (running.stoppedFor(StopReason.LEASE_LOST)) {

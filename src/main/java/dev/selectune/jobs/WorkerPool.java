@@ -6,6 +6,7 @@ import dev.selectune.metrics.ProcessMemory;
 import dev.selectune.metrics.SelectuneMetrics;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.stereotype.Component;
 
@@ -37,9 +38,11 @@ public class WorkerPool implements SmartLifecycle {
     private final Map<String, JobRunner.Running> running = new ConcurrentHashMap<>();
     private volatile boolean claiming;
     private volatile boolean stopping;
+    private final ObjectProvider<InterleavedWork> interleaved;
 
     public WorkerPool(SelectuneProperties props, JobQueue queue, SelectuneMetrics metrics,
-                      JobRunnerFactory runnerFactory) {
+                      JobRunnerFactory runnerFactory, ObjectProvider<InterleavedWork> interleaved) {
+        this.interleaved = interleaved;
         this.props = props;
         this.queue = queue;
         this.metrics = metrics;
@@ -65,17 +68,23 @@ public class WorkerPool implements SmartLifecycle {
             JobRunner runner = runners.get(i);
             String label = Devices.label(devices.get(i));
             String workerId = replicaId + "/" + label;
-            Thread t = new Thread(() -> loop(runner, workerId, label), "selectune-worker-" + label);
+            Device device = devices.get(i);
+            Thread t = new Thread(() -> loop(runner, workerId, device), "selectune-worker-" + label);
             threads.add(t);
             t.start();
         }
         log.info("{} worker(s) started on {} as replica {}", runners.size(), devices, replicaId);
     }
 
-    private void loop(JobRunner runner, String workerId, String device) {
+    private void loop(JobRunner runner, String workerId, Device dev) {
+        String device = Devices.label(dev);
         long pollMillis = props.workers().poll().toMillis();
         while (!stopping) {
             try {
+                // Short work first: a generation takes seconds, a job hours (docs/service.md, "Generations").
+                if (claiming && runInterleaved(workerId, dev)) {
+                    continue;
+                }
                 var claimed = claiming ? queue.claim(workerId, device, props.workers().lease())
                         : java.util.Optional.<JobQueue.Lease>empty();
                 if (claimed.isEmpty()) {
@@ -84,7 +93,12 @@ public class WorkerPool implements SmartLifecycle {
                     }
                     continue;
                 }
-                JobRunner.Running job = new JobRunner.Running(claimed.get());
+                // Between two training steps the worker runs at most one piece of short work.
+                JobRunner.Running job = new JobRunner.Running(claimed.get(), () -> {
+                    if (claiming && !stopping) {
+                        runInterleaved(workerId, dev);
+                    }
+                });
                 running.put(job.jobId, job);
                 try {
                     if (stopping) {
@@ -102,6 +116,20 @@ public class WorkerPool implements SmartLifecycle {
                 sleepQuietly(pollMillis);
             }
         }
+    }
+
+    /** Runs one piece of {@link InterleavedWork} if any is queued; its failures are its own (logged, not thrown). */
+    private boolean runInterleaved(String workerId, Device device) {
+        for (InterleavedWork work : interleaved.orderedStream().toList()) {
+            try {
+                if (work.runOne(workerId, device)) {
+                    return true;
+                }
+            } catch (RuntimeException e) {
+                log.error("worker {}: {}", workerId, e.toString(), e);
+            }
+        }
+        return false;
     }
 
     /** Wakes idle workers (a job was just queued on this replica). */

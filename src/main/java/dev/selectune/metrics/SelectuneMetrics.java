@@ -25,6 +25,7 @@ public class SelectuneMetrics {
     private final MeterRegistry registry;
     private final AtomicLong queueDepth = new AtomicLong();
     private final AtomicLong running = new AtomicLong();
+    private final AtomicLong generationQueueDepth = new AtomicLong();
     private final Map<String, AtomicLong> gauges = new ConcurrentHashMap<>();
     private final Map<String, Double> losses = new ConcurrentHashMap<>();
 
@@ -42,6 +43,13 @@ public class SelectuneMetrics {
             jobsCounter(outcome);
             jobTimer(outcome);
         }
+        for (String status : new String[] {"succeeded", "failed", "cancelled"}) {
+            generationsCounter(status);
+        }
+        generationTimer();
+        generationImages();
+        Gauge.builder("selectune.generations.queue.depth", generationQueueDepth, AtomicLong::get)
+                .description("generations queued (all tenants)").register(registry);
         for (Strategy strategy : Strategy.values()) {
             stepsCounter(strategy.wireName());
             stepTimer(strategy.wireName());
@@ -130,6 +138,41 @@ public class SelectuneMetrics {
         return Timer.builder("selectune.job.duration").tag("outcome", outcome).publishPercentileHistogram()
                 .minimumExpectedValue(Duration.ofSeconds(1)).maximumExpectedValue(Duration.ofDays(1))
                 .description("wall time from claim to finish").register(registry);
+    }
+
+    /**
+     * A generation ended on this replica's worker with {@code status}; {@code images} of them were published (their
+     * rate is the images per second).
+     */
+    public void generationEnded(String status, Duration wallTime, int images) {
+        generationsCounter(status).increment();
+        generationTimer().record(wallTime);
+        generationImages().increment(images);
+    }
+
+    /** Generations the reaper failed because their worker vanished and no attempts were left. */
+    public void generationsLost(int count) {
+        generationsCounter("failed").increment(count);
+    }
+
+    public void generationQueueDepth(long depth) {
+        generationQueueDepth.set(depth);
+    }
+
+    private Counter generationsCounter(String status) {
+        return Counter.builder("selectune.generations").tag("status", status)
+                .description("generations finished").register(registry);
+    }
+
+    private Timer generationTimer() {
+        return Timer.builder("selectune.generation.duration").publishPercentileHistogram()
+                .minimumExpectedValue(Duration.ofMillis(100)).maximumExpectedValue(Duration.ofHours(1))
+                .description("wall time of a generation from claim to finish").register(registry);
+    }
+
+    private Counter generationImages() {
+        return Counter.builder("selectune.generation.images").description("images generated")
+                .register(registry);
     }
 
     private final Map<String, Double> evaluationScores = new ConcurrentHashMap<>();

@@ -98,6 +98,7 @@ public abstract class ServiceTestBase {
     @AfterEach
     void cancelLeftovers() {
         jdbc.update("update jobs set status = 'cancelled', finished_at = now() where status = 'queued'");
+        jdbc.update("update generations set status = 'cancelled', finished_at = now() where status = 'queued'");
         workers.resumeClaims();
     }
 

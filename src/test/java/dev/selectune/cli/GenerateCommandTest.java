@@ -83,4 +83,57 @@ class GenerateCommandTest {
         assertEquals(2, code);
         assertTrue(err.toString().contains("width"), err.toString());
     }
+
+    private byte[] png(String name, String... extra) throws Exception {
+        Path png = tmp.resolve(name + ".png");
+        java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("--model",
+                GoldenCase.resource("tiny-sd15").toString(), "--prompt", "a photo of sks dog", "--width", "16",
+                "--height", "16", "--steps", "2", "--seed", "3", "--output", png.toString()));
+        args.addAll(java.util.List.of(extra));
+        int code = run(args.toArray(String[]::new));
+        assertEquals(0, code, err.toString());
+        return Files.readAllBytes(png);
+    }
+
+    /** FILE:SCALE is the scale of that LoRA; repeated --lora options compose; --scheduler picks the sampler. */
+    @Test
+    void lorasComposeAtTheirScalesWithTheNamedScheduler() throws Exception {
+        Path model = GoldenCase.resource("tiny-sd15");
+        String dog = model.resolve("pytorch_lora_weights.safetensors").toString();
+        Path second = tmp.resolve("second.safetensors");
+        dev.selectune.diffusion.nn.Autograd.noGrad(() -> {
+            try (ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager()) {
+                var unet = dev.selectune.diffusion.unet.UNet2DConditionModel.load(model.resolve("unet"), m,
+                        ai.djl.ndarray.types.DataType.FLOAT32);
+                try (var lora = dev.selectune.diffusion.lora.LoraNetwork.create(unet, 2, 2, 9, m)) {
+                    lora.adapters().values().forEach(a -> a.up().addi(m.randomUniform(-0.3f, 0.3f,
+                            a.up().getShape())));
+                    lora.save(second, dev.selectune.diffusion.lora.LoraFormat.KOHYA);
+                }
+            }
+        });
+        byte[] suffixed = png("a", "--lora", dog + ":0.8");
+        assertTrue(java.util.Arrays.equals(suffixed, png("b", "--lora", dog, "--lora-scale", "0.8")));
+        assertFalse(java.util.Arrays.equals(suffixed, png("c", "--lora", dog + ":0.3")));
+        byte[] both = png("d", "--lora", dog + ":0.8", "--lora", second + ":1.5");
+        assertFalse(java.util.Arrays.equals(suffixed, both));
+        assertFalse(java.util.Arrays.equals(both, png("e", "--lora", dog + ":0.8", "--lora", second + ":1.5",
+                "--scheduler", "euler")));
+        assertTrue(out.toString().contains("euler"), out.toString());
+    }
+
+    @Test
+    void badLoraScaleAndUnknownSchedulerAreUsageErrors() {
+        String dog = GoldenCase.resource("tiny-sd15").resolve("pytorch_lora_weights.safetensors").toString();
+        String[] common = {"--model", GoldenCase.resource("tiny-sd15").toString(), "--prompt", "x", "--output",
+                tmp.resolve("x.png").toString()};
+        java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of(common));
+        args.addAll(java.util.List.of("--lora", dog + ":strong"));
+        assertEquals(2, run(args.toArray(String[]::new)));
+        assertTrue(err.toString().contains("--lora") && err.toString().contains("strong"), err.toString());
+        args = new java.util.ArrayList<>(java.util.List.of(common));
+        args.addAll(java.util.List.of("--scheduler", "lms"));
+        assertEquals(2, run(args.toArray(String[]::new)));
+        assertTrue(err.toString().contains("--scheduler") && err.toString().contains("dpmsolver++"), err.toString());
+    }
 }

@@ -50,12 +50,15 @@ public final class LoraNetwork implements AutoCloseable {
     private final Map<String, LoraAdapter> adapters;
     private final LoraParameters parameters;
 
-    private LoraNetwork(NDManager manager, Map<String, Linear> targets, Map<String, LoraAdapter> adapters) {
+    private LoraNetwork(NDManager manager, Map<String, Linear> targets, Map<String, LoraAdapter> adapters,
+                        boolean attach) {
         this.manager = manager;
         this.targets = targets;
         this.adapters = Collections.unmodifiableMap(adapters);
         this.parameters = new LoraParameters(new ArrayList<>(adapters.values()));
-        adapters.forEach((path, a) -> targets.get(path).setAdapter(a));
+        if (attach) {
+            attach();
+        }
     }
 
     /**
@@ -84,7 +87,7 @@ public final class LoraNetwork implements AutoCloseable {
                 adapters.put(e.getKey(), new LoraAdapter(e.getKey(), rank, alpha, a, b, unet.dataType()));
             }
         });
-        return new LoraNetwork(manager, new LinkedHashMap<>(unet.attentionProjections()), adapters);
+        return new LoraNetwork(manager, new LinkedHashMap<>(unet.attentionProjections()), adapters, true);
     }
 
     /**
@@ -93,6 +96,18 @@ public final class LoraNetwork implements AutoCloseable {
      * module, a text encoder LoRA, a half pair, a wrong shape) fails here, naming the file and the key.
      */
     public static LoraNetwork load(Path file, UNet2DConditionModel unet, NDManager parent) {
+        return read(file, unet, parent, true);
+    }
+
+    /**
+     * As {@link #load}, checked against {@code unet} but not attached to it: for {@link LoraAdapters}, which
+     * composes several networks on one UNet.
+     */
+    public static LoraNetwork read(Path file, UNet2DConditionModel unet, NDManager parent) {
+        return read(file, unet, parent, false);
+    }
+
+    private static LoraNetwork read(Path file, UNet2DConditionModel unet, NDManager parent, boolean attach) {
         try (SafeTensorsFile f = SafeTensorsFile.open(file)) {
             Map<String, Linear> targets = unet.attentionProjections();
             Map<String, String> kohyaNames = new HashMap<>();
@@ -179,7 +194,7 @@ public final class LoraNetwork implements AutoCloseable {
                     NDArray b = f.load(pair[1], manager, DataType.FLOAT32);
                     adapters.put(path, new LoraAdapter(path, rank, alpha, a, b, unet.dataType()));
                 }
-                return new LoraNetwork(manager, new LinkedHashMap<>(targets), adapters);
+                return new LoraNetwork(manager, new LinkedHashMap<>(targets), adapters, attach);
             } catch (RuntimeException e) {
                 manager.close();
                 throw e;
@@ -315,6 +330,11 @@ public final class LoraNetwork implements AutoCloseable {
     /** The user's strength at inference (1 = as trained, 0 = base model). */
     public void setScale(float scale) {
         adapters.values().forEach(a -> a.setUserScale(scale));
+    }
+
+    /** Puts each adapter on its layer (replacing whatever adapter the layer had). */
+    public void attach() {
+        adapters.forEach((path, a) -> targets.get(path).setAdapter(a));
     }
 
     /** Removes the adapters from the UNet, which computes its base output again. */

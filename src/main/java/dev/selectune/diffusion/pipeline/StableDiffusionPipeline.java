@@ -9,10 +9,12 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.selectune.diffusion.PipelineException;
+import dev.selectune.diffusion.lora.LoraAdapters;
 import dev.selectune.diffusion.lora.LoraNetwork;
 import dev.selectune.diffusion.nn.Autograd;
 import dev.selectune.diffusion.nn.Precision;
 import dev.selectune.diffusion.schedulers.SamplingScheduler;
+import dev.selectune.diffusion.schedulers.SchedulerConfig;
 import dev.selectune.diffusion.schedulers.SchedulerOutput;
 import dev.selectune.diffusion.schedulers.Schedulers;
 import dev.selectune.diffusion.unet.AddedConditions;
@@ -38,6 +40,13 @@ public final class StableDiffusionPipeline implements AutoCloseable {
     private final TextEncoders text;
     private final Owned<UNet2DConditionModel> unet;
     private final AutoencoderKL vae;
+    private LoraAdapters loras;
+
+    /** Told after each denoising step; throwing stops the generation (how a caller cancels one). */
+    @FunctionalInterface
+    public interface StepCallback {
+        void afterStep(int stepsDone, int totalSteps);
+    }
 
     private StableDiffusionPipeline(PipelineFolder folder, Device device, DataType dtype, TextEncoders text,
                                     Owned<UNet2DConditionModel> unet, AutoencoderKL vae) {
@@ -91,6 +100,24 @@ public final class StableDiffusionPipeline implements AutoCloseable {
         return vae;
     }
 
+    /**
+     * The named LoRAs of this pipeline's UNet (diffusers' {@code load_lora_weights} / {@code set_adapters}): they
+     * go on and off the UNet between generations while the base weights stay loaded.
+     */
+    public LoraAdapters loras() {
+        if (loras == null) {
+            loras = new LoraAdapters(unet.model(), unet.manager());
+        }
+        return loras;
+    }
+
+    /** The sampler {@code name} ({@link Schedulers#NAMES}) on this pipeline's noise schedule; null: the folder's own. */
+    public SamplingScheduler sampler(String name) {
+        Path dir = folder.component("scheduler");
+        return name == null ? Schedulers.forSampling(dir)
+                : Schedulers.named(name, SchedulerConfig.load(dir.resolve("scheduler_config.json")));
+    }
+
     /** The sampler that runs for the folder's scheduler config (a DDIM or Euler fallback for other classes). */
     public String schedulerName() {
         String configured = folder.schedulerConfig().get("_class_name").getAsString();
@@ -119,6 +146,15 @@ public final class StableDiffusionPipeline implements AutoCloseable {
      * @param into    the manager that receives the results
      */
     public Generation generate(GenerationRequest request, NDArray latents, NDManager into) {
+        return generate(request, sampler(null), latents, (done, total) -> { }, into);
+    }
+
+    /**
+     * As {@link #generate(GenerationRequest, NDArray, NDManager)} with the sampler {@code sampler} (a fresh one: it
+     * holds the state of this run) and {@code callback} told after every step.
+     */
+    public Generation generate(GenerationRequest request, SamplingScheduler sampler, NDArray latents,
+                               StepCallback callback, NDManager into) {
         var problems = request.problems(vae.config().downscaleFactor());
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException("invalid generation request: " + Problem.join(problems));
@@ -129,7 +165,8 @@ public final class StableDiffusionPipeline implements AutoCloseable {
                 NDArray initial = latents != null ? latents.duplicate()
                         : SeededLatents.normal(request.seed(), latentShape(request), into);
                 initial.attach(into);
-                NDArray finalLatents = denoise(request, embeddings, initial.toType(dtype, false), into);
+                NDArray finalLatents = denoise(request, sampler, embeddings, initial.toType(dtype, false), callback,
+                        into);
                 NDArray imageRaw = vae.decode(finalLatents.div(vae.scalingFactor())).toType(DataType.FLOAT32, false);
                 NDArray image = imageRaw.div(2f).add(0.5f).clip(0f, 1f);
                 return new Generation(embeddings, finalLatents.toType(DataType.FLOAT32, false), imageRaw, image);
@@ -153,8 +190,8 @@ public final class StableDiffusionPipeline implements AutoCloseable {
     }
 
     /** The denoising loop; each step's tensors live in a sub-manager closed at the end of the step. */
-    private NDArray denoise(GenerationRequest request, PromptEmbeddings embeddings, NDArray initial, NDManager into) {
-        SamplingScheduler sampler = Schedulers.forSampling(folder.component("scheduler"));
+    private NDArray denoise(GenerationRequest request, SamplingScheduler sampler, PromptEmbeddings embeddings,
+                            NDArray initial, StepCallback callback, NDManager into) {
         sampler.setTimesteps(request.steps());
         boolean guided = request.guided();
         NDArray context = (guided ? embeddings.guidedBatch() : embeddings.promptEmbeds().duplicate()).toType(dtype, false);
@@ -180,6 +217,7 @@ public final class StableDiffusionPipeline implements AutoCloseable {
                 next.attach(into);
                 current = next;
             }
+            callback.afterStep(i + 1, sampler.timesteps().length);
         }
         return current;
     }
@@ -208,6 +246,9 @@ public final class StableDiffusionPipeline implements AutoCloseable {
 
     @Override
     public void close() {
+        if (loras != null) {
+            loras.close();
+        }
         vae.close();
         unet.close();
         text.close();

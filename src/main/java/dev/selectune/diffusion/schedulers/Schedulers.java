@@ -3,6 +3,7 @@ package dev.selectune.diffusion.schedulers;
 import dev.selectune.diffusion.PipelineException;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -49,6 +50,40 @@ public final class Schedulers {
                 + "sample with (implemented: DDIMScheduler, EulerDiscreteScheduler, DPMSolverMultistepScheduler, "
                 + "PNDMScheduler; fallbacks for "
                 + DDIM_FALLBACK + " and " + EULER_FALLBACK + ")");
+    }
+
+    /** The sampler names a request may give ({@link #named}), in the spelling of the API and the CLI. */
+    public static final List<String> NAMES = List.of("ddim", "euler", "dpmsolver++", "pndm", "ddpm");
+
+    /**
+     * The sampler called {@code name} (one of {@link #NAMES}) on the noise schedule of a pipeline's {@code config},
+     * as diffusers' {@code XScheduler.from_config(pipe.scheduler.config)}: the schedule, prediction type, timestep
+     * spacing and offset stay; the sampler's own options take its diffusers defaults unless the config is of that
+     * class. {@code pndm} is PLMS ({@code skip_prk_steps=true}, as Stable Diffusion ships it); {@code ddpm} is a
+     * DDPMScheduler config, which samples on the DDIM fallback (eta 0) described above.
+     */
+    public static SamplingScheduler named(String name, SchedulerConfig config) {
+        String cls = switch (name) {
+            case "ddim" -> "DDIMScheduler";
+            case "euler" -> "EulerDiscreteScheduler";
+            case "dpmsolver++" -> "DPMSolverMultistepScheduler";
+            case "pndm" -> "PNDMScheduler";
+            case "ddpm" -> "DDPMScheduler";
+            default -> throw new IllegalArgumentException("unknown scheduler '" + name + "' (expected one of "
+                    + String.join(", ", NAMES) + ")");
+        };
+        if (config.className().equals(cls)) {
+            return forSampling(config);
+        }
+        SchedulerConfig.MultistepOptions defaults = SchedulerConfig.MultistepOptions.DEFAULT;
+        SchedulerConfig.MultistepOptions options = cls.equals("PNDMScheduler")
+                ? new SchedulerConfig.MultistepOptions(defaults.solverOrder(), defaults.midpoint(),
+                        defaults.lowerOrderFinal(), defaults.eulerAtFinal(), defaults.finalSigmaZero(), true)
+                : defaults;
+        return forSampling(new SchedulerConfig(cls, config.numTrainTimesteps(), config.betaStart(), config.betaEnd(),
+                config.betaSchedule(), config.trainedBetas(), config.predictionType(), config.timestepSpacing(),
+                config.stepsOffset(), config.setAlphaToOne(), config.clipSample(), config.clipSampleRange(),
+                config.rescaleBetasZeroSnr(), options));
     }
 
     /** The sampler for a pipeline's scheduler folder. */

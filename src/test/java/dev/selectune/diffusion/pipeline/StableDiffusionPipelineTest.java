@@ -89,4 +89,56 @@ class StableDiffusionPipelineTest {
             assertTrue(e.getMessage().contains("steps"), e.getMessage());
         }
     }
+
+    /**
+     * Every scheduler name of the API and the CLI samples (and samples differently from the others); the callback
+     * hears every step; the folder's own DDIM asked for by name is the default; an unknown name is refused.
+     */
+    @Test
+    void everyNamedSchedulerSamplesAndReportsItsSteps() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            java.util.Map<String, float[]> images = new java.util.LinkedHashMap<>();
+            for (String name : dev.selectune.diffusion.schedulers.Schedulers.NAMES) {
+                java.util.List<Integer> seen = new java.util.ArrayList<>();
+                var sampler = pipeline.sampler(name);
+                NDArray image = pipeline.generate(request(5, 3), sampler, null, (done, total) -> seen.add(done), m)
+                        .image();
+                assertEquals(sampler.timesteps().length, seen.size(), name);
+                assertEquals(seen.size(), seen.get(seen.size() - 1), name);
+                images.put(name, image.toFloatArray());
+            }
+            float[] byDefault = pipeline.generate(request(5, 3), null, m).image().toFloatArray();
+            org.junit.jupiter.api.Assertions.assertArrayEquals(byDefault, images.get("ddim"));
+            for (String other : java.util.List.of("euler", "dpmsolver++", "pndm")) {
+                float[] x = images.get(other);
+                float d = 0;
+                for (int i = 0; i < x.length; i++) {
+                    d = Math.max(d, Math.abs(x[i] - byDefault[i]));
+                }
+                assertTrue(d > 1e-4f, other + " samples differently from ddim");
+            }
+            assertThrows(IllegalArgumentException.class, () -> pipeline.sampler("lms"));
+        }
+    }
+
+    /** A LoRA made active through the pipeline's adapters acts as the request's LoRA does, and goes off again. */
+    @Test
+    void namedAdaptersActLikeTheRequestLoraAndComeOff() {
+        Path lora = CASE.resolve("pytorch_lora_weights.safetensors");
+        try (NDManager m = NDManager.newBaseManager()) {
+            float[] base = pipeline.generate(request(3, 1), null, m).latents().toFloatArray();
+            float[] viaRequest = pipeline.generate(request(3, 1).withLora(lora, 0.7f), null, m).latents().toFloatArray();
+            pipeline.loras().load("dog", lora);
+            try {
+                pipeline.loras().set(java.util.Map.of("dog", 0.7f));
+                float[] viaAdapters = pipeline.generate(request(3, 1), null, m).latents().toFloatArray();
+                org.junit.jupiter.api.Assertions.assertArrayEquals(viaRequest, viaAdapters);
+                pipeline.loras().disable();
+                org.junit.jupiter.api.Assertions.assertArrayEquals(base,
+                        pipeline.generate(request(3, 1), null, m).latents().toFloatArray());
+            } finally {
+                pipeline.loras().delete("dog");
+            }
+        }
+    }
 }
