@@ -2,6 +2,7 @@ package dev.selectune.generations;
 
 import dev.selectune.diffusion.pipeline.ModelInfo;
 import dev.selectune.diffusion.schedulers.Schedulers;
+import dev.selectune.jobs.Metadata;
 import dev.selectune.util.Problem;
 import dev.selectune.training.TrainingConfig;
 
@@ -74,7 +75,7 @@ public record GenerationSpec(String baseModel, List<LoraRequest> loras, String p
         if (seed != null && (seed < 0 || seed > MAX_SEED)) {
             out.add(new Problem("seed", "must be between 0 and " + MAX_SEED + ", got " + seed));
         }
-        out.addAll(MetadataRules.problems(metadata));
+        out.addAll(Metadata.problems(metadata));
         if (loras != null) {
             if (loras.size() > MAX_LORAS) {
                 out.add(new Problem("loras", "at most " + MAX_LORAS + " LoRAs, got " + loras.size()));

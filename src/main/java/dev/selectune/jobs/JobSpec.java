@@ -54,19 +54,7 @@ public record JobSpec(
             // Never looked up: a NUL would not even reach PostgreSQL, and no id has other characters.
             problems.add(new Problem("image_set_id", "not an image set id (like imgset_3kq7v2m4x5p6r7s8t9ua)"));
         }
-        if (metadata != null && metadata.size() > 16) {
-            problems.add(new Problem("metadata", "at most 16 keys, got " + metadata.size()));
-        }
-        if (metadata != null) {
-            metadata.forEach((key, value) -> {
-                if (key.length() > 64 || (value != null && value.length() > 512)) {
-                    problems.add(new Problem("metadata." + key, "keys at most 64 and values at most 512 characters"));
-                } else if (TrainingConfig.firstControlCharacter(key) >= 0
-                        || (value != null && TrainingConfig.firstControlCharacter(value) >= 0)) {
-                    problems.add(new Problem("metadata." + key, "no control characters other than tab and line breaks"));
-                }
-            });
-        }
+        problems.addAll(Metadata.problems(metadata));
         if (evaluation != null) {
             problems.addAll(evaluation.problems());
         }

@@ -1,4 +1,4 @@
-package dev.selectune.generations;
+package dev.selectune.jobs;
 
 import dev.selectune.util.Problem;
 import dev.selectune.training.TrainingConfig;
@@ -7,14 +7,14 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
-/** The client's free-form {@code metadata}: the limits jobs have, at most 16 keys of 64 and values of 512 characters. */
-final class MetadataRules {
-    static final int MAX_KEYS = 16;
+/** A client's free-form {@code metadata} on a job or a generation: at most 16 keys of 64 and values of 512 characters. */
+public final class Metadata {
+    public static final int MAX_KEYS = 16;
 
-    private MetadataRules() {
+    private Metadata() {
     }
 
-    static List<Problem> problems(Map<String, String> metadata) {
+    public static List<Problem> problems(Map<String, String> metadata) {
         List<Problem> out = new ArrayList<>();
         if (metadata == null) {
             return out;
