@@ -3,6 +3,9 @@ package dev.selectune.jobs;
 import dev.selectune.training.StepReport;
 import dev.selectune.training.schedule.Strategy;
 import dev.selectune.training.TrainingResult;
+import dev.selectune.webhooks.Subject;
+import dev.selectune.webhooks.WebhookEvent;
+import dev.selectune.webhooks.Webhooks;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.stereotype.Component;
 import org.springframework.transaction.annotation.Transactional;
@@ -36,9 +39,11 @@ public class JobQueue {
     private static final String ZO_STEP = "m.strategy = " + Sql.of(Strategy.ZO_HIGH);
 
     private final JdbcTemplate jdbc;
+    private final Webhooks webhooks;
 
-    public JobQueue(JdbcTemplate jdbc) {
+    public JobQueue(JdbcTemplate jdbc, Webhooks webhooks) {
         this.jdbc = jdbc;
+        this.webhooks = webhooks;
     }
 
     /** What a heartbeat learned: whether this worker still owns the job, and whether a client asked to cancel it. */
@@ -64,6 +69,7 @@ public class JobQueue {
         for (Lease l : claimed) {
             event(l.jobId(), EventType.CLAIMED, "claimed by worker " + workerId + " on " + device);
             rewindToCheckpoint(l.jobId());
+            webhooks.enqueue(Subject.JOB, l.jobId(), WebhookEvent.START);
         }
         return claimed.stream().findFirst();
     }
@@ -132,6 +138,7 @@ public class JobQueue {
         if (progressMessage != null) {
             event(l.jobId(), EventType.PROGRESS, progressMessage);
         }
+        webhooks.enqueue(Subject.JOB, l.jobId(), WebhookEvent.PROGRESS);
         return true;
     }
 
@@ -191,6 +198,7 @@ public class JobQueue {
                     l.jobId(), a.getName(), a.getBlobKey(), a.getContentType(), a.getSizeBytes(), a.getSha256());
         }
         event(l.jobId(), EventType.finished(status), message);
+        webhooks.enqueue(Subject.JOB, l.jobId(), WebhookEvent.COMPLETED);
         return true;
     }
 
@@ -230,6 +238,7 @@ public class JobQueue {
             return false;
         }
         event(l.jobId(), EventType.FAILED, error);
+        webhooks.enqueue(Subject.JOB, l.jobId(), WebhookEvent.COMPLETED);
         return true;
     }
 
@@ -250,11 +259,16 @@ public class JobQueue {
     }
 
     /** Cancels a queued job at once; false when it was not queued (any more). */
+    @Transactional
     public boolean cancelQueued(String jobId) {
-        return jdbc.update("""
+        boolean cancelled = jdbc.update("""
                 update jobs set status = %s, cancel_requested = true, finished_at = now()
                 where id = ? and status = %s""".formatted(Sql.of(JobStatus.CANCELLED), Sql.of(JobStatus.QUEUED)),
                 jobId) == 1;
+        if (cancelled) {
+            webhooks.enqueue(Subject.JOB, jobId, WebhookEvent.COMPLETED);
+        }
+        return cancelled;
     }
 
     /** Asks the worker of a running job to stop; it sees the flag at its next heartbeat. */
@@ -288,6 +302,11 @@ public class JobQueue {
         failed.forEach(id -> event(id, EventType.FAILED, "lease expired and no attempts are left"));
         requeued.forEach(id -> event(id, EventType.REQUEUED,
                 "the worker's lease expired; the job goes back to the queue and resumes from its last checkpoint"));
+        failed.forEach(id -> webhooks.enqueue(Subject.JOB, id, WebhookEvent.COMPLETED));
+        // A job whose cancellation was asked for ends cancelled here instead of going back to the queue.
+        jdbc.queryForList("select id from jobs where id = any(?) and status = " + Sql.of(JobStatus.CANCELLED),
+                String.class, (Object) requeued.toArray(String[]::new))
+                .forEach(id -> webhooks.enqueue(Subject.JOB, id, WebhookEvent.COMPLETED));
         return new Reaped(requeued, failed);
     }
 

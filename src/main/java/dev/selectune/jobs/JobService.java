@@ -7,6 +7,8 @@ import dev.selectune.config.ModelRegistry;
 import dev.selectune.config.SelectuneProperties;
 import dev.selectune.storage.BlobStore;
 import dev.selectune.util.Hashes;
+import dev.selectune.webhooks.Subject;
+import dev.selectune.webhooks.Webhooks;
 import dev.selectune.training.TrainingConfig;
 import org.springframework.dao.DataIntegrityViolationException;
 import org.springframework.data.domain.Limit;
@@ -40,11 +42,13 @@ public class JobService {
     private final TransactionTemplate tx;
     private final EvaluatorRegistry evaluators;
     private final WorkerPool workers;
+    private final Webhooks webhooks;
 
     public JobService(JobRepository jobs, ImageSetRepository imageSets, ImageRecordRepository images, JobQueue queue,
                       BlobStore blobs, ModelRegistry models, SelectuneProperties props, JsonMapper json,
-                      TransactionTemplate tx, EvaluatorRegistry evaluators, WorkerPool workers) {
+                      TransactionTemplate tx, EvaluatorRegistry evaluators, WorkerPool workers, Webhooks webhooks) {
         this.workers = workers;
+        this.webhooks = webhooks;
         this.jobs = jobs;
         this.imageSets = imageSets;
         this.images = images;
@@ -124,6 +128,7 @@ public class JobService {
                            List<NewImage> uploads) {
         JobSpec.Checked checked = spec.check();
         List<Problem> problems = new ArrayList<>(checked.problems());
+        problems.addAll(webhooks.problems(spec.webhook()));
         Optional<ModelRegistry.Model> model = models.find(spec.baseModel());
         if (spec.baseModel() == null || spec.baseModel().isBlank()) {
             problems.add(new Problem("base_model", "required (see GET /v1/models)"));
@@ -158,6 +163,7 @@ public class JobService {
                         json.writeValueAsString(resolved),
                         spec.metadata() == null ? null : json.writeValueAsString(spec.metadata()), idempotencyKey,
                         fingerprint, config.steps(), props.workers().maxAttempts(), config.seed()));
+                webhooks.register(Subject.JOB, job.getId(), tenant, resolved.webhook());
                 queue.event(job.getId(), EventType.QUEUED, "job created for base model " + spec.baseModel()
                         + " with " + sizes.size() + " image(s), " + config.steps() + " steps, schedule "
                         + config.schedule().wireName());

@@ -7,6 +7,7 @@ import tools.jackson.databind.annotation.JsonDeserialize;
 import tools.jackson.databind.annotation.JsonSerialize;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import dev.selectune.training.schedule.Schedule;
+import dev.selectune.webhooks.WebhookRequest;
 import tools.jackson.databind.PropertyNamingStrategies;
 import tools.jackson.databind.annotation.JsonNaming;
 
@@ -21,6 +22,8 @@ import java.util.Map;
  * that complete form is what the job stores and echoes, so a job is reproducible even if a default changes later.
  *
  * @param hyperparameters the hyperparameters given, as wire values by JSON name
+ * @param webhook         {@code webhook} and {@code webhook_events_filter}, checked by the service (the policy is a
+ *                        setting); null without a webhook
  */
 @JsonSerialize(using = JobSpecJson.Writer.class)
 @JsonDeserialize(using = JobSpecJson.Reader.class)
@@ -29,7 +32,8 @@ public record JobSpec(
         String imageSetId,
         TrainingOverrides hyperparameters,
         Map<String, String> metadata,
-        EvaluationSpec evaluation) {
+        EvaluationSpec evaluation,
+        WebhookRequest webhook) {
 
     public JobSpec {
         hyperparameters = hyperparameters == null ? new TrainingOverrides(Map.of()) : hyperparameters;
@@ -37,7 +41,7 @@ public record JobSpec(
 
     /** A spec with every hyperparameter of {@code config} spelled out. */
     public static JobSpec of(String baseModel, String imageSetId, TrainingConfig config) {
-        return new JobSpec(baseModel, imageSetId, TrainingOverrides.of(config), null, null);
+        return new JobSpec(baseModel, imageSetId, TrainingOverrides.of(config), null, null, null);
     }
 
     /** The trainer's config, or the problems that stop it from being one. */
@@ -64,6 +68,6 @@ public record JobSpec(
     /** This spec with every hyperparameter spelled out, as stored with the job. */
     public JobSpec resolved(TrainingConfig c, String imageSetId) {
         return new JobSpec(baseModel, imageSetId, TrainingOverrides.of(c), metadata,
-                evaluation == null ? null : evaluation.resolved());
+                evaluation == null ? null : evaluation.resolved(), webhook == null ? null : webhook.resolved());
     }
 }

@@ -3,6 +3,7 @@ package dev.selectune.jobs;
 import dev.selectune.training.HyperparameterSet;
 import dev.selectune.training.TrainingConfig;
 import dev.selectune.training.TrainingOverrides;
+import dev.selectune.webhooks.WebhookRequest;
 import tools.jackson.core.JacksonException;
 import tools.jackson.core.JsonGenerator;
 import tools.jackson.core.JsonParser;
@@ -31,7 +32,10 @@ final class JobSpecJson {
     private static final String IMAGE_SET_ID = "image_set_id";
     private static final String METADATA = "metadata";
     private static final String EVALUATION = "evaluation";
-    private static final List<String> OWN = List.of(BASE_MODEL, IMAGE_SET_ID, METADATA, EVALUATION);
+    private static final String WEBHOOK = WebhookRequest.URL_FIELD;
+    private static final String WEBHOOK_EVENTS_FILTER = WebhookRequest.FILTER_FIELD;
+    private static final List<String> OWN = List.of(BASE_MODEL, IMAGE_SET_ID, METADATA, EVALUATION, WEBHOOK,
+            WEBHOOK_EVENTS_FILTER);
     private static final HyperparameterSet<TrainingConfig> HYPERPARAMETERS = TrainingConfig.HYPERPARAMETERS;
 
     private JobSpecJson() {
@@ -51,6 +55,8 @@ final class JobSpecJson {
             String imageSetId = null;
             Map<String, String> metadata = null;
             EvaluationSpec evaluation = null;
+            String webhook = null;
+            List<String> webhookEvents = null;
             Map<String, Object> hyperparameters = new LinkedHashMap<>();
             for (String name = p.nextName(); name != null; name = p.nextName()) {
                 p.nextToken();
@@ -66,6 +72,9 @@ final class JobSpecJson {
                         case METADATA -> metadata = read(p, ctxt, ctxt.getTypeFactory()
                                 .constructMapType(LinkedHashMap.class, String.class, String.class));
                         case EVALUATION -> evaluation = read(p, ctxt, ctxt.constructType(EvaluationSpec.class));
+                        case WEBHOOK -> webhook = read(p, ctxt, ctxt.constructType(String.class));
+                        case WEBHOOK_EVENTS_FILTER -> webhookEvents = read(p, ctxt, ctxt.getTypeFactory()
+                                .constructCollectionType(List.class, String.class));
                         default -> hyperparameters.put(name, read(p, ctxt, wireType(ctxt, definition.get())));
                     }
                 } catch (JacksonException e) {
@@ -73,7 +82,8 @@ final class JobSpecJson {
                     throw e.prependPath(JobSpec.class, name);
                 }
             }
-            return new JobSpec(baseModel, imageSetId, new TrainingOverrides(hyperparameters), metadata, evaluation);
+            return new JobSpec(baseModel, imageSetId, new TrainingOverrides(hyperparameters), metadata, evaluation,
+                    webhook == null && webhookEvents == null ? null : new WebhookRequest(webhook, webhookEvents));
         }
 
         private static <T> T read(JsonParser p, DeserializationContext ctxt, JavaType type) {
@@ -108,6 +118,10 @@ final class JobSpecJson {
             }
             write(gen, ctxt, METADATA, spec.metadata());
             write(gen, ctxt, EVALUATION, spec.evaluation());
+            if (spec.webhook() != null) {
+                write(gen, ctxt, WEBHOOK, spec.webhook().url());
+                write(gen, ctxt, WEBHOOK_EVENTS_FILTER, spec.webhook().eventsFilter());
+            }
             gen.writeEndObject();
         }
 

@@ -54,6 +54,21 @@ public class SelectuneMetrics {
             stepsCounter(strategy.wireName());
             stepTimer(strategy.wireName());
         }
+        for (String outcome : WEBHOOK_OUTCOMES) {
+            webhookCounter(outcome);
+        }
+    }
+
+    /** A webhook attempt's outcome: delivered (2xx), retrying (it failed, another follows), failed (given up). */
+    private static final String[] WEBHOOK_OUTCOMES = {"delivered", "retrying", "failed"};
+
+    public void webhookDelivery(String outcome) {
+        webhookCounter(outcome).increment();
+    }
+
+    private Counter webhookCounter(String outcome) {
+        return Counter.builder("selectune.webhook.deliveries").tag("outcome", outcome)
+                .description("webhook delivery attempts by outcome").register(registry);
     }
 
     /** Registers the per-device gauges up front so dashboards see the series before the first job. */

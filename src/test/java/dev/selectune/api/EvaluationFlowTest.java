@@ -62,6 +62,8 @@ class EvaluationFlowTest extends ServiceTestBase {
     ModelRegistry models;
     @Autowired
     TransactionTemplate tx;
+    @Autowired
+    dev.selectune.webhooks.Webhooks webhooks;
 
     @Test
     void aDreamBoothEvaluationScoresTheLoraAndTheBaseModel() throws Exception {
@@ -146,7 +148,7 @@ class EvaluationFlowTest extends ServiceTestBase {
     void aServiceWithoutEvaluatorsRefusesAnEvaluationBeforeStoringAnything() {
         SelectuneProperties none = new SelectuneProperties(null, null, null, null, null, null, null, null, null, null);
         JobService service = new JobService(jobs, imageSets, images, queue, blobs, models, none, json, tx,
-                new EvaluatorRegistry(none), workers);
+                new EvaluatorRegistry(none), workers, webhooks);
         JobSpec spec = json.readValue(spec("\"prompts\": [\"a sks dog\"]"), JobSpec.class);
         long jobsBefore = jobs.count();
         long setsBefore = imageSets.count();

@@ -52,6 +52,14 @@ import java.nio.file.Path;
         "selectune.uploads.max-file-bytes=400000",
         "selectune.uploads.max-request-bytes=1000000",
         "logging.level.io.zonky=WARN",
+        // Webhook tests use a receiver on 127.0.0.1 and want retries and lease take-overs within seconds.
+        "selectune.webhooks.allow-insecure-targets=true",
+        "selectune.webhooks.poll=PT0.1S",
+        "selectune.webhooks.retry-base=PT0.2S",
+        "selectune.webhooks.connect-timeout=PT1S",
+        "selectune.webhooks.read-timeout=PT1S",
+        "selectune.webhooks.lease=PT4S",
+        "selectune.webhooks.progress-interval=PT1S",
 })
 @AutoConfigureMockMvc
 public abstract class ServiceTestBase {

@@ -66,6 +66,7 @@ class HelmChartTest {
                         org.assertj.core.api.InstanceOfAssertFactories.MAP)
                 .containsEntry("SELECTUNE_MODELS", "sd15=/models/stable-diffusion-v1-5")
                 .containsEntry("SELECTUNE_EVAL_MODELS", "")
+                .containsEntry("SELECTUNE_WEBHOOKS_ALLOW_INSECURE_TARGETS", "false")
                 .containsKey("SPRING_DATASOURCE_URL");
         assertThat(map(map(r.one("PersistentVolumeClaim", "demo-selectune-models"), "spec"), "resources"))
                 .isNotEmpty();
@@ -87,10 +88,12 @@ class HelmChartTest {
                 "metrics.serviceMonitor.labels.release", "kube-prometheus-stack",
                 "existingSecret", "selectune-credentials",
                 "evalModels.clip", "/models/clip-vit-base-patch32",
-                "evalModels.dino", "/models/dino-vits16"));
+                "evalModels.dino", "/models/dino-vits16",
+                "webhooks.allowInsecureTargets", true));
         assertThat(r.one("ConfigMap", "demo-selectune").get("data")).asInstanceOf(
                         org.assertj.core.api.InstanceOfAssertFactories.MAP)
-                .containsEntry("SELECTUNE_EVAL_MODELS", "clip=/models/clip-vit-base-patch32,dino=/models/dino-vits16");
+                .containsEntry("SELECTUNE_EVAL_MODELS", "clip=/models/clip-vit-base-patch32,dino=/models/dino-vits16")
+                .containsEntry("SELECTUNE_WEBHOOKS_ALLOW_INSECURE_TARGETS", "true");
 
         assertThat(r.kinds()).contains("Ingress", "ServiceMonitor").doesNotContain("Secret");
         Map<String, Object> worker = r.one("Deployment", "demo-selectune-worker");

@@ -40,12 +40,14 @@ class ImageSetStorageTest extends ServiceTestBase {
     private JsonMapper json;
     @Autowired
     private TransactionTemplate tx;
+    @Autowired
+    private dev.selectune.webhooks.Webhooks webhooks;
 
     @Test
     void aRolledBackImageSetLeavesNoObjectsAndACommittedOneKeepsThem() {
         MemoryBlobStore blobs = new MemoryBlobStore();
         JobService service = new JobService(jobs, imageSets, images, queue, blobs, models, props, json, tx,
-                new EvaluatorRegistry(props), workers);
+                new EvaluatorRegistry(props), workers, webhooks);
         List<NewImage> upload = List.of(TestImages.newImage(0));
 
         String rolledBack = tx.execute(status -> {

@@ -26,7 +26,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class HyperparameterDefinitionTest {
     /** The job spec's own fields, which are not training options. */
-    static final Set<String> SPEC_FIELDS = Set.of("base_model", "image_set_id", "metadata", "evaluation");
+    static final Set<String> SPEC_FIELDS = Set.of("base_model", "image_set_id", "metadata", "evaluation", "webhook",
+            "webhook_events_filter");
 
     @Test
     void openApiDocumentsEveryOptionAsDefined() throws IOException {
