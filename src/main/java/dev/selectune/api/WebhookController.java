@@ -2,6 +2,7 @@ package dev.selectune.api;
 
 import dev.selectune.config.AuthFilter;
 import dev.selectune.jobs.InvalidParameter;
+import dev.selectune.generations.GenerationService;
 import dev.selectune.jobs.JobService;
 import dev.selectune.webhooks.Subject;
 import dev.selectune.webhooks.WebhookSecrets;
@@ -17,7 +18,7 @@ import java.time.Instant;
 import java.util.List;
 
 /**
- * The tenant's webhook signing secret (read and rotate) and a job's delivery log. Only the {@code default} secret
+ * The tenant's webhook signing secret (read and rotate) and the delivery log of a job or a generation. Only the {@code default} secret
  * exists: the path leaves room for more endpoints per tenant later, as Replicate's does.
  */
 @RestController
@@ -25,11 +26,14 @@ public class WebhookController {
     private final WebhookSecrets secrets;
     private final Webhooks webhooks;
     private final JobService jobs;
+    private final GenerationService generations;
 
-    public WebhookController(WebhookSecrets secrets, Webhooks webhooks, JobService jobs) {
+    public WebhookController(WebhookSecrets secrets, Webhooks webhooks, JobService jobs,
+                             GenerationService generations) {
         this.secrets = secrets;
         this.webhooks = webhooks;
         this.jobs = jobs;
+        this.generations = generations;
     }
 
     public record SecretView(String key) {
@@ -67,7 +71,17 @@ public class WebhookController {
                 .orElseThrow(() -> new InvalidParameter("after", "no delivery " + after + " to continue after")));
     }
 
-    /** A page of deliveries as the API shows them (generations' log uses it too). */
+    @GetMapping("/v1/generations/{id}/webhook-deliveries")
+    public Views.Page<DeliveryView> generationDeliveries(@RequestAttribute(AuthFilter.TENANT) String tenant,
+                                                         @PathVariable String id,
+                                                         @RequestParam(required = false) String after,
+                                                         @RequestParam(defaultValue = "20") int limit) {
+        generations.require(tenant, id);
+        return page(webhooks.deliveries(Subject.GENERATION, id, tenant, after, Paging.limit(limit, Paging.MAX_LIMIT))
+                .orElseThrow(() -> new InvalidParameter("after", "no delivery " + after + " to continue after")));
+    }
+
+    /** A page of deliveries as the API shows them. */
     static Views.Page<DeliveryView> page(Webhooks.Page page) {
         List<DeliveryView> views = page.items().stream().map(d -> new DeliveryView(d.id(), "webhook.delivery",
                 d.event(), d.url(), d.status(), d.attempts(), d.nextAttemptAt(), d.lastStatusCode(), d.lastError(),

@@ -2,6 +2,9 @@ package dev.selectune.generations;
 
 import dev.selectune.jobs.EventType;
 import dev.selectune.jobs.JobStatus;
+import dev.selectune.webhooks.Subject;
+import dev.selectune.webhooks.WebhookEvent;
+import dev.selectune.webhooks.Webhooks;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.stereotype.Component;
 import org.springframework.transaction.annotation.Transactional;
@@ -34,9 +37,11 @@ public class GenerationQueue {
             + "'";
 
     private final JdbcTemplate jdbc;
+    private final Webhooks webhooks;
 
-    public GenerationQueue(JdbcTemplate jdbc) {
+    public GenerationQueue(JdbcTemplate jdbc, Webhooks webhooks) {
         this.jdbc = jdbc;
+        this.webhooks = webhooks;
     }
 
     /** Takes the oldest queued generation ({@code FOR UPDATE SKIP LOCKED}: claims never wait on each other). */
@@ -65,12 +70,20 @@ public class GenerationQueue {
         return rows.isEmpty() ? new Held(false, false) : new Held(true, rows.get(0));
     }
 
-    /** Records progress (denoising steps done over all images) and the peak memory so far. */
+    /**
+     * Records progress (denoising steps done over all images) and the peak memory so far; a webhook that asked for
+     * {@code progress} hears of it (at most every {@code selectune.webhooks.progress-interval}).
+     */
+    @Transactional
     public Held progress(Lease l, int step, long peakBytes, String memoryDevice) {
         List<Boolean> rows = jdbc.queryForList("update generations set step = ?, peak_bytes = greatest(coalesce("
                 + "peak_bytes, 0), ?), memory_device = ? where " + HELD + " returning cancel_requested",
                 Boolean.class, step, peakBytes, memoryDevice, l.generationId(), l.workerId(), l.generation());
-        return rows.isEmpty() ? new Held(false, false) : new Held(true, rows.get(0));
+        if (rows.isEmpty()) {
+            return new Held(false, false);
+        }
+        webhooks.enqueue(Subject.GENERATION, l.generationId(), WebhookEvent.PROGRESS);
+        return new Held(true, rows.get(0));
     }
 
     /** An event of the worker holding {@code l} (model loaded, image done); false when the lease is lost. */
@@ -205,6 +218,11 @@ public class GenerationQueue {
      */
     private void statusChanged(String id, JobStatus status, EventType type, String message) {
         event(id, type, message);
+        if (status == JobStatus.RUNNING) {
+            webhooks.enqueue(Subject.GENERATION, id, WebhookEvent.START);
+        } else if (status.isTerminal()) {
+            webhooks.enqueue(Subject.GENERATION, id, WebhookEvent.COMPLETED);
+        }
     }
 
     /** An event written without a lease (the API, the reaper, inside a claim's or fenced write's transaction). */

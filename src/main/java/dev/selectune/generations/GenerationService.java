@@ -1,5 +1,7 @@
 package dev.selectune.generations;
 
+import dev.selectune.webhooks.Subject;
+import dev.selectune.webhooks.Webhooks;
 import dev.selectune.config.Ids;
 import dev.selectune.config.ModelRegistry;
 import dev.selectune.config.SelectuneProperties;
@@ -55,10 +57,14 @@ public class GenerationService {
     private final TransactionTemplate tx;
     private final WorkerPool workers;
 
+    private final Webhooks webhooks;
+
     public GenerationService(GenerationRepository generations, GenerationEventRepository events,
                              GenerationImageRepository images, GenerationQueue queue, JobRepository jobs,
                              ArtifactRepository artifacts, BlobStore blobs, ModelRegistry models,
-                             SelectuneProperties props, JsonMapper json, TransactionTemplate tx, WorkerPool workers) {
+                             SelectuneProperties props, JsonMapper json, TransactionTemplate tx, WorkerPool workers,
+                             Webhooks webhooks) {
+        this.webhooks = webhooks;
         this.generations = generations;
         this.events = events;
         this.images = images;
@@ -96,6 +102,7 @@ public class GenerationService {
                         resolved.metadata() == null ? null : json.writeValueAsString(resolved.metadata()),
                         idempotencyKey, fingerprint, resolved.n(), resolved.n() * resolved.steps(), resolved.seed(),
                         props.workers().maxAttempts()));
+                webhooks.register(Subject.GENERATION, g.getId(), tenant, resolved.webhookRequest());
                 queue.queued(g.getId(), "generation of " + resolved.n() + " image(s) " + resolved.width() + "x"
                         + resolved.height() + " with base model " + resolved.baseModel() + " and "
                         + resolved.loras().size() + " LoRA(s), " + resolved.steps() + " steps");
@@ -132,6 +139,7 @@ public class GenerationService {
                     + String.join(", ", models.all().stream().map(ModelRegistry.Model::name).toList()) + ")"));
         }
         problems.addAll(spec.problems(model.map(ModelRegistry.Model::info).orElse(null)));
+        problems.addAll(webhooks.problems(spec.webhookRequest()));
         if (!problems.isEmpty()) {
             throw new InvalidRequest("the generation request has " + problems.size() + " problem(s)", problems);
         }
@@ -149,7 +157,8 @@ public class GenerationService {
                 spec.width() == null ? size : spec.width(), spec.height() == null ? size : spec.height(),
                 spec.steps() == null ? 30 : spec.steps(), spec.guidanceScale() == null ? 7.5 : spec.guidanceScale(),
                 spec.scheduler(), spec.seed() != null ? spec.seed() : SEEDS.nextLong(GenerationSpec.MAX_SEED + 1),
-                spec.metadata());
+                spec.metadata(), spec.webhook(),
+                spec.webhookRequest() == null ? null : spec.webhookRequest().resolved().eventsFilter());
     }
 
     /**

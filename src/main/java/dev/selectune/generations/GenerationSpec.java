@@ -5,6 +5,7 @@ import dev.selectune.diffusion.schedulers.Schedulers;
 import dev.selectune.jobs.Metadata;
 import dev.selectune.util.Problem;
 import dev.selectune.training.TrainingConfig;
+import dev.selectune.webhooks.WebhookRequest;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -17,10 +18,12 @@ import java.util.Map;
  * @param loras     LoRAs of the tenant's jobs, composed at their scales (diffusers' {@code set_adapters})
  * @param n         images, 1 to {@value #MAX_IMAGES}; image i is drawn from seed + i
  * @param scheduler one of {@link Schedulers#NAMES}; absent: the base model's own
+ * @param webhook   called back (Standard Webhooks) on the events of {@code webhookEventsFilter}, all when absent
  */
 public record GenerationSpec(String baseModel, List<LoraRequest> loras, String prompt, String negativePrompt, Integer n,
                              Integer width, Integer height, Integer steps, Double guidanceScale, String scheduler,
-                             Long seed, Map<String, String> metadata) {
+                             Long seed, Map<String, String> metadata, String webhook,
+                             List<String> webhookEventsFilter) {
     public static final int MAX_IMAGES = 8;
     public static final int MAX_LORAS = 8;
     public static final int MAX_STEPS = 200;
@@ -35,6 +38,11 @@ public record GenerationSpec(String baseModel, List<LoraRequest> loras, String p
      * {@code lora.safetensors}) or the URL of one of its artifacts on this service, and its scale (default 1).
      */
     public record LoraRequest(String jobId, String artifact, String url, Double scale) {
+    }
+
+    /** The webhook asked for, or null: checked and registered by the webhooks package, as a job's is. */
+    public WebhookRequest webhookRequest() {
+        return webhook == null && webhookEventsFilter == null ? null : new WebhookRequest(webhook, webhookEventsFilter);
     }
 
     /** The size a model gives when none is asked for, and the size limit. */

@@ -10,6 +10,7 @@ import dev.selectune.diffusion.nn.Autograd;
 import dev.selectune.diffusion.unet.UNet2DConditionModel;
 import dev.selectune.storage.BlobStore;
 import dev.selectune.util.Hashes;
+import dev.selectune.webhooks.Receiver;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -124,6 +125,44 @@ class GenerationFlowTest extends ServiceTestBase {
 
     private static String id(ResultActions r) throws Exception {
         return JsonPath.read(r.andReturn().getResponse().getContentAsString(), "$.id");
+    }
+
+    /** As a job's: signed start, progress and completed calls with the generation as GET returns it, and a log. */
+    @Test
+    void aGenerationWithAWebhookCallsBackSignedAndLogsTheDeliveries() throws Exception {
+        String job = finishedJob("acme");
+        try (Receiver receiver = new Receiver()) {
+            String body = """
+                    {"base_model": "tiny-sd15", "prompt": "a photo of sks dog", "n": 2, "width": 32, "height": 24,
+                     "steps": 2, "seed": 7, "loras": [{"job_id": "%s", "scale": 0.8}], "webhook": "%s"}"""
+                    .formatted(job, receiver.url("/gen"));
+            String id = id(create(ACME, body, null).andExpect(status().isCreated()).andExpect(matchesOpenApi())
+                    .andExpect(jsonPath("$.request.webhook").value(receiver.url("/gen")))
+                    .andExpect(jsonPath("$.request.webhook_events_filter.length()").value(3)));
+            workers.resumeClaims();
+            JsonNode done = awaitGeneration(id, "succeeded");
+            long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+            while (receiver.requests.stream().noneMatch(r -> r.body().contains("\"succeeded\""))) {
+                assertThat(System.nanoTime()).as("a completed call within 20 s").isLessThan(deadline);
+                Thread.sleep(50);
+            }
+            String key = JsonPath.read(mvc.perform(get("/v1/webhooks/default/secret").header("Authorization", ACME))
+                    .andReturn().getResponse().getContentAsString(), "$.key");
+            JsonMapper json = JsonMapper.builder().build();
+            for (Receiver.Request r : receiver.requests) {
+                assertThat(Receiver.verifies(r, key)).as(r.body()).isTrue();
+            }
+            JsonNode completed = json.readTree(receiver.requests.get(receiver.requests.size() - 1).body());
+            assertThat(completed.get("id").asString()).isEqualTo(id);
+            assertThat(completed.get("images")).isEqualTo(done.get("images"));
+            assertThat(jdbc.queryForList("select event from webhook_deliveries where subject_id = ? order by seq",
+                    String.class, id)).startsWith("start").endsWith("completed");
+            mvc.perform(get("/v1/generations/" + id + "/webhook-deliveries").header("Authorization", ACME))
+                    .andExpect(status().isOk()).andExpect(matchesOpenApi())
+                    .andExpect(jsonPath("$.data[0].event").value("start"));
+            mvc.perform(get("/v1/generations/" + id + "/webhook-deliveries").header("Authorization", GLOBEX))
+                    .andExpect(status().isNotFound());
+        }
     }
 
     @Test
