@@ -57,7 +57,13 @@ final class Browser implements AutoCloseable {
                 "--window-size=" + width + "," + height, "--lang=en-US");
         ChromeDriverService service = new ChromeDriverService.Builder()
                 .usingDriverExecutable(CHROMEDRIVER.toFile()).usingAnyFreePort().build();
-        return new Browser(new ChromeDriver(service, options), "http://localhost:" + port);
+        ChromeDriver driver = new ChromeDriver(service, options);
+        if (width < 500) {
+            // Chromium will not open a window narrower than 500 px; a phone's width is emulated instead.
+            driver.executeCdpCommand("Emulation.setDeviceMetricsOverride", Map.of("width", width, "height", height,
+                    "deviceScaleFactor", 1, "mobile", true));
+        }
+        return new Browser(driver, "http://localhost:" + port);
     }
 
     void get(String path) {

@@ -127,6 +127,46 @@ class ConsoleBrowserTest extends ServiceTestBase {
             b.screenshot("job");
             assertAccessible(b, "job");
 
+            // Retry: a new-job form with the job's spec and images.
+            b.driver.findElement(By.linkText("Retry with changes")).click();
+            b.await(Duration.ofSeconds(20), d -> b.path().startsWith("/jobs/new?from="));
+            assertThat(b.driver.findElement(By.id("f-instance_prompt")).getDomProperty("value"))
+                    .isEqualTo("a photo of sks dog");
+            assertThat(b.driver.findElement(By.id("f-steps")).getDomProperty("value")).isEqualTo("2");
+            assertThat(b.driver.findElement(By.id("f-schedule-random")).isSelected()).isTrue();
+            assertThat(b.driver.findElement(By.id("f-reuse")).isSelected()).isTrue();
+
+            // Compare: a second job (cancelled while queued) picked in the table next to the first.
+            workers.pauseClaims();
+            String other = createQueuedJob();
+            mvc.perform(org.springframework.test.web.servlet.request.MockMvcRequestBuilders
+                    .post("/v1/jobs/" + other + "/cancel").header("Authorization", "Bearer " + ACME_KEY))
+                    .andExpect(status().isOk());
+            b.get("/jobs");
+            b.driver.findElement(By.id("cmp-" + id)).click();
+            b.driver.findElement(By.id("cmp-" + other)).click();
+            b.driver.findElement(By.cssSelector("#compare-form button[type=submit]")).click();
+            b.await(Duration.ofSeconds(20), d -> b.path().startsWith("/compare"));
+            WebElement table = b.driver.findElement(By.id("compare-table"));
+            assertThat(table.findElements(By.cssSelector("thead th"))).hasSize(3);
+            assertThat(table.findElement(By.cssSelector("tr.differs")).getText()).contains("differs");
+            assertThat(table.getText()).contains("schedule").contains("random").contains("bp_low");
+            b.screenshot("compare");
+            assertAccessible(b, "compare");
+
+            // Delete, behind its confirmation, for the cancelled job.
+            b.get("/jobs/" + other);
+            WebElement confirm = b.driver.findElement(By.cssSelector("details.confirm button.danger"));
+            assertThat(confirm.isDisplayed()).isFalse();
+            b.driver.findElement(By.cssSelector("details.confirm summary")).click();
+            b.driver.findElement(By.cssSelector("details.confirm button.danger")).click();
+            b.await(Duration.ofSeconds(20), d -> b.path().startsWith("/jobs") && !b.path().contains(other));
+            assertThat(jdbc.queryForObject("select count(*) from jobs where id = ?", Integer.class, other)).isZero();
+
+            b.get("/models");
+            assertThat(b.driver.findElement(By.tagName("table")).getText()).contains("tiny-sd15");
+            assertAccessible(b, "models");
+
             // Another tenant sees a 404 page for it, not the job.
             b.driver.findElement(By.cssSelector("form.sign-out button")).click();
             b.await(Duration.ofSeconds(10), d -> b.path().equals("/sign-in"));
@@ -203,6 +243,20 @@ class ConsoleBrowserTest extends ServiceTestBase {
                         .isEqualTo(chooser.pZo(progress.get(c).intValue(), timesteps.get(r).intValue()));
             }
         }
+    }
+
+    private String createQueuedJob() throws Exception {
+        String spec = "{\"base_model\": \"tiny-sd15\", \"instance_prompt\": \"a photo of sks dog\", \"steps\": 3,"
+                + " \"schedule\": \"bp_low\"}";
+        String body = mvc.perform(org.springframework.test.web.servlet.request.MockMvcRequestBuilders.multipart("/v1/jobs")
+                        .file(new org.springframework.mock.web.MockMultipartFile("images", "00.jpg", "image/jpeg",
+                                java.nio.file.Files.readAllBytes(dogs().get(0))))
+                        .part(new org.springframework.mock.web.MockPart("spec", null,
+                                spec.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                                org.springframework.http.MediaType.APPLICATION_JSON))
+                        .header("Authorization", "Bearer " + ACME_KEY))
+                .andExpect(status().isCreated()).andReturn().getResponse().getContentAsString();
+        return json.readTree(body).get("id").asString();
     }
 
     @Test
