@@ -58,20 +58,34 @@ public class AuthFilter extends OncePerRequestFilter {
         }
         String header = request.getHeader("Authorization");
         String key = header != null && header.regionMatches(true, 0, "Bearer ", 0, 7) ? header.substring(7).trim() : null;
+        if (header == null && SessionCredentials.apiKey(request) != null) {
+            // The web console's scripts: the key signed in to the session, state changes only with its CSRF token.
+            if (!SessionCredentials.csrfSatisfied(request)) {
+                refuse(request, response, HttpStatus.FORBIDDEN, "forbidden", "Forbidden",
+                        "a console request that changes state must carry the session's " + SessionCredentials.CSRF_HEADER);
+                return;
+            }
+            key = SessionCredentials.apiKey(request);
+        }
         var tenant = keys.authenticate(key);
         if (tenant.isEmpty()) {
-            ProblemDetail p = ProblemDetail.forStatusAndDetail(HttpStatus.UNAUTHORIZED, key == null
-                    ? "send an API key as 'Authorization: Bearer <key>'" : "the API key is unknown or revoked");
-            p.setType(URI.create("https://selectune.dev/problems/unauthorized"));
-            p.setTitle("Unauthorized");
-            p.setInstance(URI.create(request.getRequestURI()));
-            response.setStatus(401);
             response.setHeader("WWW-Authenticate", "Bearer");
-            response.setContentType(MediaType.APPLICATION_PROBLEM_JSON_VALUE);
-            json.writeValue(response.getOutputStream(), p);
+            refuse(request, response, HttpStatus.UNAUTHORIZED, "unauthorized", "Unauthorized", key == null
+                    ? "send an API key as 'Authorization: Bearer <key>'" : "the API key is unknown or revoked");
             return;
         }
         request.setAttribute(TENANT, tenant.get());
         chain.doFilter(request, response);
+    }
+
+    private void refuse(HttpServletRequest request, HttpServletResponse response, HttpStatus status, String slug,
+                        String title, String detail) throws IOException {
+        ProblemDetail p = ProblemDetail.forStatusAndDetail(status, detail);
+        p.setType(URI.create("https://selectune.dev/problems/" + slug));
+        p.setTitle(title);
+        p.setInstance(URI.create(request.getRequestURI()));
+        response.setStatus(status.value());
+        response.setContentType(MediaType.APPLICATION_PROBLEM_JSON_VALUE);
+        json.writeValue(response.getOutputStream(), p);
     }
 }

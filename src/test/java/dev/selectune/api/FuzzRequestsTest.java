@@ -366,7 +366,8 @@ class FuzzRequestsTest extends ServiceTestBase {
         cases.add(new Case("GET metrics after=1e99", http("GET", "/v1/jobs/" + job + "/metrics?after=1e99", Map.of(),
                 null), "after"));
         cases.add(new Case("unknown path", http("GET", "/v1/nothing-here", Map.of(), null), null));
-        cases.add(new Case("root path", http("GET", "/", Map.of(), null), null));
+        // "/" is the web console now (a redirect to its sign-in page); an unknown path beside it is still a problem.
+        cases.add(new Case("unknown page", http("GET", "/nothing-here", Map.of(), null), null));
         cases.add(new Case("20k-character URI", http("GET", "/v1/jobs/" + "j".repeat(20_000), Map.of(), null), null));
         cases.add(new Case("10 KB header", http("GET", "/v1/jobs", Map.of("X-Filler", "f".repeat(10_240)), null),
                 null));

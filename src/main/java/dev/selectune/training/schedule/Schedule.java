@@ -8,19 +8,30 @@ import java.util.Locale;
  */
 public enum Schedule {
     /** Dynamic timestep-aware probability (Eq. 4-5): the paper's method and the default. */
-    DTAP,
+    DTAP("the paper's method: ZO-high grows likelier at high timesteps and as training goes on"),
     /** Timestep-aware probability with a fixed midpoint (Eq. 3). */
-    TAP,
+    TAP("ZO-high likelier at high timesteps, with a fixed midpoint t_mid"),
     /** Backprop at full resolution every step: the memory-hungry baseline. */
-    BP_HIGH,
+    BP_HIGH("backprop at full resolution every step: the memory-hungry baseline"),
     /** Backprop at the low resolution every step. */
-    BP_LOW,
+    BP_LOW("backprop at the low resolution every step: least memory, loses detail"),
     /** MeZO at full resolution every step. */
-    ZO_HIGH,
+    ZO_HIGH("MeZO at full resolution every step: no backprop, slow to learn"),
     /** BP-low or ZO-high with probability 0.5 each. */
-    RANDOM,
+    RANDOM("BP-low or ZO-high with probability 1/2 each (ablation)"),
     /** DTAP with the steepness negated (k < 0): ZO-high early and at low timesteps. */
-    REVERSED;
+    REVERSED("DTAP with the steepness negated: ZO-high early and at low timesteps (ablation)");
+
+    private final String summary;
+
+    Schedule(String summary) {
+        this.summary = summary;
+    }
+
+    /** One line that says what the schedule does, for a person choosing one (the console's new-job form). */
+    public String summary() {
+        return summary;
+    }
 
     public String wireName() {
         return name().toLowerCase(Locale.ROOT);
