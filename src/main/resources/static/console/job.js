@@ -135,13 +135,21 @@
           const num = v => (v === undefined || v === '' ? null : Number(v));
           peaks(num(live.dataset.bpPeak), num(live.dataset.zoPeak));
           memoryChart.update('none');
+          // A summary fetched after the job ended (a progress refresh racing the final event) must not show it
+          // ended before its results (artifacts, samples, scores) are on the page.
+          if (TERMINAL.includes(live.dataset.status) && !resultsShown) {
+            return refreshResults().then(() => { document.body.dataset.jobStatus = live.dataset.status; });
+          }
           document.body.dataset.jobStatus = live.dataset.status;
         }
       });
   }
 
+  let resultsShown = false;
+
   function refreshResults() {
-    return htmx.ajax('GET', '/jobs/' + encodeURIComponent(id) + '/results', { target: '#results', swap: 'outerHTML' });
+    return htmx.ajax('GET', '/jobs/' + encodeURIComponent(id) + '/results', { target: '#results', swap: 'outerHTML' })
+      .then(() => { resultsShown = true; });
   }
 
   function appendEvent(type, e) {

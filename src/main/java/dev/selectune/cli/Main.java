@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
 @Command(name = "selectune", mixinStandardHelpOptions = true, version = "selectune 0.1.0",
         description = "Memory-efficient DreamBooth-LoRA fine-tuning (BP-low / ZO-high selective optimization).",
         subcommands = {ServeCommand.class, TrainCommand.class, GenerateCommand.class, EvaluateCommand.class,
-                BenchCommand.class, KeysCommand.class, PretrainCommand.class})
+                BenchCommand.class, KeysCommand.class, PretrainCommand.class, WebhooksCommand.class})
 public final class Main {
 
     public static void main(String[] args) {

@@ -4,6 +4,7 @@ import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.util.Base64;
 import java.util.List;
@@ -39,6 +40,34 @@ public final class Signatures {
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("HmacSHA256 is part of every JDK", e);
         }
+    }
+
+    /**
+     * Whether a received call is authentic: one of the header's space-separated {@code v1,} signatures is the one
+     * {@code secret} makes (compared in constant time) and the timestamp is within {@code toleranceSeconds} of
+     * {@code nowSeconds} (a replayed old call fails).
+     */
+    public static boolean verify(String secret, String messageId, String timestamp, String body, String header,
+                                 long nowSeconds, long toleranceSeconds) {
+        if (messageId == null || timestamp == null || header == null) {
+            return false;
+        }
+        long at;
+        try {
+            at = Long.parseLong(timestamp.trim());
+        } catch (NumberFormatException e) {
+            return false;
+        }
+        if (Math.abs(nowSeconds - at) > toleranceSeconds) {
+            return false;
+        }
+        byte[] expected = sign(secret, messageId, at, body).getBytes(StandardCharsets.UTF_8);
+        for (String signature : header.trim().split(" +")) {
+            if (MessageDigest.isEqual(expected, signature.getBytes(StandardCharsets.UTF_8))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The {@code webhook-signature} header value: one signature per secret, space-separated. */

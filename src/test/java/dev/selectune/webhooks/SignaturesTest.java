@@ -30,6 +30,22 @@ class SignaturesTest {
     }
 
     @Test
+    void verifiesTheTestVectorAndRefusesTamperingOtherKeysAndOldTimestamps() {
+        String secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        String id = "msg_p5jXN8AQM9LWM0D4loKWxJek";
+        String body = "{\"test\": 2432232314}";
+        String header = "v1,bad v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
+        assertThat(Signatures.verify(secret, id, "1614265330", body, header, 1614265330, 300)).isTrue();
+        assertThat(Signatures.verify(secret, id, "1614265330", body + " ", header, 1614265330, 300)).isFalse();
+        assertThat(Signatures.verify(Signatures.newSecret(), id, "1614265330", body, header, 1614265330, 300))
+                .isFalse();
+        assertThat(Signatures.verify(secret, id, "1614265330", body, header, 1614265330 + 301, 300))
+                .as("a replay after the tolerance").isFalse();
+        assertThat(Signatures.verify(secret, id, "soon", body, header, 1614265330, 300)).isFalse();
+        assertThat(Signatures.verify(secret, null, "1614265330", body, header, 1614265330, 300)).isFalse();
+    }
+
+    @Test
     void newSecretsAreWhsecAnd32RandomBytes() {
         String a = Signatures.newSecret();
         assertThat(a).startsWith("whsec_");
