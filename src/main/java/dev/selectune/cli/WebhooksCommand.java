@@ -12,6 +12,8 @@ import java.io.PrintWriter;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.regex.Matcher;
@@ -87,7 +89,7 @@ public final class WebhooksCommand {
         static String summary(String body) {
             StringBuilder sb = new StringBuilder();
             Matcher m = FIELD.matcher(body);
-            java.util.Set<String> seen = new java.util.HashSet<>();
+            Set<String> seen = new HashSet<>();
             while (m.find()) {
                 if (seen.add(m.group(1))) {
                     sb.append(sb.isEmpty() ? "" : " ").append(m.group(1)).append('=').append(m.group(2));

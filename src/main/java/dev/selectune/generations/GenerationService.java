@@ -1,6 +1,7 @@
 package dev.selectune.generations;
 
 import dev.selectune.webhooks.Subject;
+import dev.selectune.webhooks.WebhookRequest;
 import dev.selectune.webhooks.Webhooks;
 import dev.selectune.config.Ids;
 import dev.selectune.config.ModelRegistry;
@@ -139,7 +140,8 @@ public class GenerationService {
                     + String.join(", ", models.all().stream().map(ModelRegistry.Model::name).toList()) + ")"));
         }
         problems.addAll(spec.problems(model.map(ModelRegistry.Model::info).orElse(null)));
-        problems.addAll(webhooks.problems(spec.webhookRequest()));
+        WebhookRequest webhook = spec.webhookRequest();
+        problems.addAll(webhooks.problems(webhook));
         if (!problems.isEmpty()) {
             throw new InvalidRequest("the generation request has " + problems.size() + " problem(s)", problems);
         }
@@ -158,7 +160,7 @@ public class GenerationService {
                 spec.steps() == null ? 30 : spec.steps(), spec.guidanceScale() == null ? 7.5 : spec.guidanceScale(),
                 spec.scheduler(), spec.seed() != null ? spec.seed() : SEEDS.nextLong(GenerationSpec.MAX_SEED + 1),
                 spec.metadata(), spec.webhook(),
-                spec.webhookRequest() == null ? null : spec.webhookRequest().resolved().eventsFilter());
+                webhook == null ? null : webhook.resolved().eventsFilter());
     }
 
     /**
