@@ -127,29 +127,63 @@
     }
   }
 
-  function refreshSummary() {
-    return htmx.ajax('GET', '/jobs/' + encodeURIComponent(id) + '/summary', { target: '#live', swap: 'outerHTML' })
-      .then(() => {
-        const live = document.getElementById('live');
-        if (live) {
-          const num = v => (v === undefined || v === '' ? null : Number(v));
-          peaks(num(live.dataset.bpPeak), num(live.dataset.zoPeak));
-          memoryChart.update('none');
-          // A summary fetched after the job ended (a progress refresh racing the final event) must not show it
-          // ended before its results (artifacts, samples, scores) are on the page.
-          if (TERMINAL.includes(live.dataset.status) && !resultsShown) {
-            return refreshResults().then(() => { document.body.dataset.jobStatus = live.dataset.status; });
-          }
-          document.body.dataset.jobStatus = live.dataset.status;
-        }
-      });
+  // Fragments are swapped with fetch, one refresh at a time. htmx.ajax would not do: it resolves a request that
+  // it queues behind another in flight on the same element at once, before that request has swapped anything,
+  // so the page could claim its results were shown while the old ones still were.
+  let refreshes = Promise.resolve();
+
+  function serially(work) {
+    const done = refreshes.then(work);
+    refreshes = done.catch(() => {});
+    return done;
+  }
+
+  async function swap(path, targetId) {
+    const r = await fetch('/jobs/' + encodeURIComponent(id) + path,
+      { headers: { Accept: 'text/html' }, credentials: 'same-origin' });
+    if (!r.ok) {
+      return false;
+    }
+    const template = document.createElement('template');
+    template.innerHTML = (await r.text()).trim();
+    const next = template.content.firstElementChild;
+    const current = document.getElementById(targetId);
+    if (!next || !current) {
+      return false;
+    }
+    current.replaceWith(next);
+    return true;
   }
 
   let resultsShown = false;
 
+  async function showResults() {
+    if (await swap('/results', 'results')) {
+      resultsShown = true;
+    }
+  }
+
   function refreshResults() {
-    return htmx.ajax('GET', '/jobs/' + encodeURIComponent(id) + '/results', { target: '#results', swap: 'outerHTML' })
-      .then(() => { resultsShown = true; });
+    return serially(showResults);
+  }
+
+  function refreshSummary() {
+    return serially(async () => {
+      await swap('/summary', 'live');
+      const live = document.getElementById('live');
+      if (!live) {
+        return;
+      }
+      const num = v => (v === undefined || v === '' ? null : Number(v));
+      peaks(num(live.dataset.bpPeak), num(live.dataset.zoPeak));
+      memoryChart.update('none');
+      // A summary fetched after the job ended (a progress refresh racing the final event) must not show it
+      // ended before its results (artifacts, samples, scores) are on the page.
+      if (TERMINAL.includes(live.dataset.status) && !resultsShown) {
+        await showResults();
+      }
+      document.body.dataset.jobStatus = live.dataset.status;
+    });
   }
 
   function appendEvent(type, e) {
