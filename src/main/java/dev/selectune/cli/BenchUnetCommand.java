@@ -10,6 +10,7 @@ import com.google.gson.GsonBuilder;
 import dev.selectune.diffusion.lora.LoraNetwork;
 import dev.selectune.diffusion.nn.Autograd;
 import dev.selectune.diffusion.nn.Kernels;
+import dev.selectune.diffusion.nn.MemoryFormat;
 import dev.selectune.diffusion.nn.NativeAllocator;
 import dev.selectune.diffusion.nn.TorchRuntime;
 import dev.selectune.diffusion.nn.OpProfile;
@@ -84,6 +85,11 @@ public final class BenchUnetCommand implements Callable<Integer> {
             + "fp32 and/or fp16 (upcast per layer, compute in fp32); a list (fp32,fp16) measures each in this run")
     List<String> weightsDtypes;
 
+    @Option(names = "--memory-format", split = ",", defaultValue = "channels-last", description = "layout of the "
+            + "convolution kernels and activations: channels-last and/or contiguous (NCHW, as diffusers runs by "
+            + "default); a list measures each in this run")
+    List<String> memoryFormats;
+
     @Option(names = "--profile", description = "after the timed forwards, one more no-grad forward with the time and "
             + "the cores busy (process CPU time / wall time) by op kind")
     boolean profile;
@@ -125,12 +131,18 @@ public final class BenchUnetCommand implements Callable<Integer> {
         result.put("load_average_1m_at_start", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
 
         Map<String, Map<String, Object>> byDtype = new LinkedHashMap<>();
+        List<MemoryFormat.Mode> formats = memoryFormats.stream().map(MemoryFormat.Mode::parse).toList();
         for (String weightsDtype : weightsDtypes) {
-            Precision precision = WeightsDtype.parse(weightsDtype).precision(DataType.FLOAT32);
-            Map<String, Object> row = new LinkedHashMap<>(result);
-            row.put("weights_dtype", weightsDtype);
-            measure(row, config, precision, latent, contextTokens, probe);
-            byDtype.put(weightsDtype, row);
+            for (MemoryFormat.Mode format : formats) {
+                Precision precision = WeightsDtype.parse(weightsDtype).precision(DataType.FLOAT32);
+                // Kernels take their layout when loaded, so each format loads the model afresh.
+                MemoryFormat.setMode(format);
+                Map<String, Object> row = new LinkedHashMap<>(result);
+                row.put("weights_dtype", weightsDtype);
+                row.put("memory_format", format.toString());
+                measure(row, config, precision, latent, contextTokens, probe);
+                byDtype.put(formats.size() == 1 ? weightsDtype : weightsDtype + " " + format, row);
+            }
         }
         long cpu0 = processCpuNanos();
         double matmul = matmulThroughput(2048, 5);
@@ -279,7 +291,7 @@ public final class BenchUnetCommand implements Callable<Integer> {
 
     /** The headline figures of each weights dtype in columns. */
     private static void printSideBySide(Map<String, Map<String, Object>> byDtype) {
-        System.out.printf("%-36s", "weights held as");
+        System.out.printf("%-36s", "weights held as (and layout)");
         byDtype.keySet().forEach(k -> System.out.printf("%14s", k));
         System.out.println();
         row(byDtype, "weights resident (GiB)", r -> gib(r.get("weights_resident_bytes")));
@@ -391,6 +403,7 @@ public final class BenchUnetCommand implements Callable<Integer> {
         System.out.printf("%-40s %s px, latent %s, batch 1, fp32 compute, cpu, %s intra-op threads%n", "input",
                 r.get("resolution"), r.get("latent"), r.get("intra_op_threads"));
         System.out.printf("%-40s %s%n", "kernels", r.get("kernels"));
+        System.out.printf("%-40s %s%n", "memory format", r.get("memory_format"));
         System.out.printf("%-40s %s%n", "weights held as", r.get("weights_dtype"));
         System.out.printf("%-40s %.2f GiB%n", "weights (resident)", gib(r.get("weights_resident_bytes")));
         System.out.printf("%-40s %.2f GiB%n", "  loading peak above start", gib(r.get("load_peak_bytes_above_start")));

@@ -97,7 +97,8 @@ public final class Attention {
             long c = s.get(1);
             NDArray tokens = groupNorm.forward(x).reshape(b, c, s.get(2) * s.get(3)).transpose(0, 2, 1);
             NDArray out = forward(tokens, null);
-            return out.transpose(0, 2, 1).reshape(s).add(x);
+            // x first, so that the result keeps the input's layout (see Transformer2DModel.projectOut).
+            return x.add(out.transpose(0, 2, 1).reshape(s));
         });
     }
 

@@ -106,7 +106,9 @@ public final class Transformer2DModel {
         return Scopes.run(() -> {
             Shape s = x.getShape();
             NDArray out = projOut.forward(hidden);
-            return out.reshape(s.get(0), s.get(2), s.get(3), s.get(1)).transpose(0, 3, 1, 2).add(x);
+            // x first: an element-wise op lays its result out as its first operand, and the residual stream keeps
+            // the input's layout (the transposed tokens would make it channels-last in the contiguous mode).
+            return x.add(out.reshape(s.get(0), s.get(2), s.get(3), s.get(1)).transpose(0, 3, 1, 2));
         });
     }
 

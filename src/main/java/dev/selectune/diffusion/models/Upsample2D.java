@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import dev.selectune.diffusion.nn.Conv2d;
+import dev.selectune.diffusion.nn.MemoryFormat;
 import dev.selectune.diffusion.nn.Scopes;
 import dev.selectune.diffusion.nn.Weights;
 
@@ -39,7 +40,11 @@ public final class Upsample2D {
         long c = s.get(1);
         long h = s.get(2);
         long w = s.get(3);
-        NDArray up = x.reshape(b, c, h, 1, w, 1).broadcast(b, c, h, 2, w, 2).reshape(b, c, 2 * h, 2 * w);
+        // The one copy is made in the layout the convolutions run in (for channels-last the transposes are views).
+        NDArray up = MemoryFormat.mode() == MemoryFormat.Mode.CHANNELS_LAST
+                ? x.transpose(0, 2, 3, 1).reshape(b, h, 1, w, 1, c).broadcast(b, h, 2, w, 2, c)
+                        .reshape(b, 2 * h, 2 * w, c).transpose(0, 3, 1, 2)
+                : x.reshape(b, c, h, 1, w, 1).broadcast(b, c, h, 2, w, 2).reshape(b, c, 2 * h, 2 * w);
         if ((height == 0 || height == 2 * h) && (width == 0 || width == 2 * w)) {
             return up;
         }

@@ -74,6 +74,8 @@ public final class Kernels {
                 return y
               def silu(self: __torch__.SelectuneKernels, x: Tensor) -> Tensor:
                 return torch.silu(x)
+              def strides(self: __torch__.SelectuneKernels, x: Tensor) -> List[int]:
+                return x.stride()
             """;
 
     private static volatile Mode mode = Mode.parse(System.getProperty(PROPERTY, "fused"));
@@ -128,6 +130,19 @@ public final class Kernels {
     /** {@code silu(x)}: one op that keeps only its input for the backward; null when the fused call failed. */
     public static NDArray silu(NDArray x) {
         return call("silu", x, IValue.from((PtNDArray) x));
+    }
+
+    /**
+     * The strides of {@code x} in elements, which DJL does not expose (for {@link MemoryFormat#isChannelsLast}); null
+     * when the module is unavailable.
+     */
+    static long[] strides(NDArray x) {
+        if (Loaded.MODULE == null) {
+            return null;
+        }
+        try (IValue arg = IValue.from((PtNDArray) x); IValue out = Loaded.MODULE.run("strides", arg)) {
+            return out.toLongArray();
+        }
     }
 
     private static NDArray call(String method, NDArray first, IValue... args) {

@@ -138,7 +138,7 @@ public final class Weights implements AutoCloseable {
         String key = prefix + name;
         if (isRandom()) {
             root.used.add(key);
-            NDArray made = randomWeight(name, shape, heldType(shape));
+            NDArray made = MemoryFormat.kernel(randomWeight(name, shape, heldType(shape)));
             root.made.put(key, made);
             return made;
         }
@@ -153,7 +153,8 @@ public final class Weights implements AutoCloseable {
                     + " but the config needs " + Arrays.toString(shape));
         }
         root.used.add(key);
-        return file.load(key, root.manager, heldType(shape));
+        // Convolution kernels (the only 4-d weights) are held in the layout the convolutions run in.
+        return MemoryFormat.kernel(file.load(key, root.manager, heldType(shape)));
     }
 
     /** Matrices, kernels and tables as the held type; biases and norm scales as the compute type. */

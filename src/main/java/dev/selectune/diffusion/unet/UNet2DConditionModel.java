@@ -17,6 +17,7 @@ import dev.selectune.diffusion.nn.Autograd;
 import dev.selectune.diffusion.nn.Conv2d;
 import dev.selectune.diffusion.nn.GroupNorm;
 import dev.selectune.diffusion.nn.Linear;
+import dev.selectune.diffusion.nn.MemoryFormat;
 import dev.selectune.diffusion.nn.Precision;
 import dev.selectune.diffusion.nn.Scopes;
 import dev.selectune.diffusion.nn.Weights;
@@ -235,7 +236,8 @@ public final class UNet2DConditionModel {
                            BiConsumer<String, NDArray> tap) {
         return Scopes.run(() -> {
             NDArray temb = embedTime(sample, timestep, added, tap);
-            return segments.forward(sample, temb, encoderHiddenStates, tap);
+            // Returned row-major, as diffusers returns it, whatever layout the convolutions ran in.
+            return MemoryFormat.contiguous(segments.forward(sample, temb, encoderHiddenStates, tap));
         });
     }
 

@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import dev.selectune.diffusion.nn.Autograd;
 import dev.selectune.diffusion.nn.Conv2d;
+import dev.selectune.diffusion.nn.MemoryFormat;
 import dev.selectune.diffusion.nn.Precision;
 import dev.selectune.diffusion.nn.Scopes;
 import dev.selectune.diffusion.nn.Weights;
@@ -81,7 +82,7 @@ public final class AutoencoderKL implements AutoCloseable {
         return Autograd.noGrad(() -> {
             NDArray moments = Scopes.run(() -> {
                 NDArray m = encoder.forward(asModelType(image));
-                return quantConv != null ? quantConv.forward(m) : m;
+                return MemoryFormat.contiguous(quantConv != null ? quantConv.forward(m) : m);
             });
             try {
                 return DiagonalGaussianDistribution.fromMoments(moments);
@@ -99,7 +100,7 @@ public final class AutoencoderKL implements AutoCloseable {
         requireShape("decode", latent, config.latentChannels());
         return Autograd.noGrad(() -> Scopes.run(() -> {
             NDArray z = asModelType(latent);
-            return decoder.forward(postQuantConv != null ? postQuantConv.forward(z) : z);
+            return MemoryFormat.contiguous(decoder.forward(postQuantConv != null ? postQuantConv.forward(z) : z));
         }));
     }
 

@@ -9,6 +9,7 @@ import dev.selectune.diffusion.GoldenTensors;
 import dev.selectune.diffusion.PipelineException;
 import dev.selectune.diffusion.lora.LoraNetwork;
 import dev.selectune.diffusion.nn.Autograd;
+import dev.selectune.diffusion.nn.MemoryFormat;
 import dev.selectune.diffusion.nn.Precision;
 import dev.selectune.diffusion.nn.WeightsException;
 import dev.selectune.diffusion.safetensors.SafeTensorsFile;
@@ -70,6 +71,34 @@ class UNet2DConditionModelTest {
                 }
             }
         });
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"CHANNELS_LAST", "CONTIGUOUS"})
+    void activationsRunInTheChosenLayoutAndTheOutputIsRowMajor(String layout) {
+        MemoryFormat.Mode before = MemoryFormat.mode();
+        MemoryFormat.setMode(MemoryFormat.Mode.valueOf(layout));
+        boolean channelsLast = layout.equals("CHANNELS_LAST");
+        try (NDManager m = NDManager.newBaseManager(); GoldenTensors golden = new GoldenTensors("tiny-sd15", m)) {
+            UNet2DConditionModel unet = UNet2DConditionModel.load(golden.caseDir().resolve("unet"), m,
+                    DataType.FLOAT32);
+            Map<String, Boolean> tapped = new LinkedHashMap<>();
+            NDArray out = Autograd.noGrad(() -> unet.forward(golden.get("unet.sample"), golden.get("unet.timestep"),
+                    golden.get("unet.encoder_hidden_states"), null,
+                    (name, value) -> {
+                        if (value.getShape().dimension() == 4) {
+                            tapped.put(name, MemoryFormat.isChannelsLast(value));
+                        }
+                    }));
+            // Every block (a transformer's residual add included) keeps the layout the convolutions run in.
+            assertEquals(List.of("conv_in", "down_blocks.0", "down_blocks.1", "mid_block", "up_blocks.0",
+                    "up_blocks.1", "conv_norm_out"), List.copyOf(tapped.keySet()));
+            tapped.forEach((name, isChannelsLast) -> assertEquals(channelsLast, isChannelsLast, name));
+            assertFalse(MemoryFormat.isChannelsLast(out));
+            GoldenTensors.assertComponentClose("tiny-sd15 unet.out " + layout, golden.get("unet.out"), out);
+        } finally {
+            MemoryFormat.setMode(before);
+        }
     }
 
     @Test
