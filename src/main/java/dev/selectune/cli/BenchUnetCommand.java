@@ -74,7 +74,7 @@ public final class BenchUnetCommand implements Callable<Integer> {
 
     @Option(names = "--malloc-threshold", defaultValue = "0", description = "fix glibc's mmap/trim threshold at this "
             + "many bytes (see NativeAllocator; 262144 is the lean setting); 0 leaves the policy the process started "
-            + "with (16 MiB, or what SELECTUNE_MALLOC_THRESHOLD says; 0 there keeps glibc's dynamic one)")
+            + "with (64 MiB, or what SELECTUNE_MALLOC_THRESHOLD says; 0 there keeps glibc's dynamic one)")
     int mallocThreshold;
 
     @Option(names = "--kernels", defaultValue = "fused", description = "fused (libtorch's attention, group norm and "
@@ -380,14 +380,21 @@ public final class BenchUnetCommand implements Callable<Integer> {
     /** Mean wall-clock and process CPU seconds of the timed runs. */
     private static double[] time(int warmup, int iterations, Runnable body) {
         for (int i = 0; i < warmup; i++) {
+            FreeMemory.returnNative();
             body.run();
         }
-        long cpu0 = processCpuNanos();
-        long t0 = System.nanoTime();
+        long wall = 0;
+        long cpu = 0;
         for (int i = 0; i < iterations; i++) {
+            // As the trainer does before every step, so that a run's peak does not start from the last one's holes.
+            FreeMemory.returnNative();
+            long cpu0 = processCpuNanos();
+            long t0 = System.nanoTime();
             body.run();
+            wall += System.nanoTime() - t0;
+            cpu += processCpuNanos() - cpu0;
         }
-        return new double[] {seconds(t0) / iterations, (processCpuNanos() - cpu0) / 1e9 / iterations};
+        return new double[] {wall / 1e9 / iterations, cpu / 1e9 / iterations};
     }
 
     private static long processCpuNanos() {

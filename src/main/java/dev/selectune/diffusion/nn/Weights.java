@@ -215,6 +215,9 @@ public final class Weights implements AutoCloseable {
     public void close() {
         if (prefix.isEmpty()) {
             root.files.forEach(SafeTensorsFile::close);
+            // Loading freed a read buffer per tensor and the row-major original of every kernel held channels-last;
+            // below malloc's mmap threshold those leave free pages inside the heap, which would stay resident.
+            NativeAllocator.releaseFreeMemory();
         }
     }
 
