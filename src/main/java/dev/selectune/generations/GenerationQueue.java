@@ -2,6 +2,8 @@ package dev.selectune.generations;
 
 import dev.selectune.jobs.EventType;
 import dev.selectune.jobs.JobStatus;
+import dev.selectune.jobs.LeasedQueue;
+import dev.selectune.metrics.SelectuneMetrics;
 import dev.selectune.webhooks.Subject;
 import dev.selectune.webhooks.WebhookEvent;
 import dev.selectune.webhooks.Webhooks;
@@ -22,7 +24,7 @@ import java.util.Optional;
  * transaction: the one place to hook what must follow a transition (its event today; a webhook's outbox row).
  */
 @Component
-public class GenerationQueue {
+public class GenerationQueue implements LeasedQueue {
     /** One claim of a generation; {@code generation} is the row's lease generation after that claim. */
     public record Lease(String generationId, String workerId, long generation) {
     }
@@ -161,13 +163,11 @@ public class GenerationQueue {
         return true;
     }
 
-    public record Reaped(List<String> requeued, List<String> failed) {
-    }
-
     /**
      * Requeues running generations whose lease expired (their worker died or hung), or fails them once they used
      * {@code max_attempts}; a generation whose cancel was asked ends {@code cancelled}. Safe on every replica at once.
      */
+    @Override
     @Transactional
     public Reaped reapExpired() {
         List<String> failed = jdbc.queryForList("""
@@ -192,6 +192,12 @@ public class GenerationQueue {
         return new Reaped(requeued, failed);
     }
 
+    @Override
+    public SelectuneMetrics.Queue meters() {
+        return SelectuneMetrics.Queue.GENERATIONS;
+    }
+
+    @Override
     public long queueDepth() {
         Long n = jdbc.queryForObject("select count(*) from generations where status = ?", Long.class, QUEUED);
         return n == null ? 0 : n;

@@ -1,5 +1,6 @@
 package dev.selectune.jobs;
 
+import dev.selectune.metrics.SelectuneMetrics;
 import dev.selectune.training.StepReport;
 import dev.selectune.training.schedule.Strategy;
 import dev.selectune.training.TrainingResult;
@@ -25,7 +26,7 @@ import java.util.Optional;
  * worker id in a later claim), the old lease's writes change nothing and its worker learns it lost the job.
  */
 @Component
-public class JobQueue {
+public class JobQueue implements LeasedQueue {
     /**
      * The lease in one claim: {@code generation} is the job's {@code lease_generation} after that claim (every claim
      * increments it), so two claims of the same job by the same worker id are still told apart.
@@ -284,6 +285,7 @@ public class JobQueue {
      *
      * @return the ids requeued and failed, for logs and metrics
      */
+    @Override
     @Transactional
     public Reaped reapExpired() {
         List<String> failed = jdbc.queryForList("""
@@ -310,9 +312,12 @@ public class JobQueue {
         return new Reaped(requeued, failed);
     }
 
-    public record Reaped(List<String> requeued, List<String> failed) {
+    @Override
+    public SelectuneMetrics.Queue meters() {
+        return SelectuneMetrics.Queue.JOBS;
     }
 
+    @Override
     public long queueDepth() {
         Long n = jdbc.queryForObject("select count(*) from jobs where status = " + Sql.of(JobStatus.QUEUED),
                 Long.class);

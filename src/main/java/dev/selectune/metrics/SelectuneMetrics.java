@@ -82,8 +82,38 @@ public class SelectuneMetrics {
         peakGauge(device, "zo");
     }
 
-    public void queueDepth(long depth) {
-        queueDepth.set(depth);
+    /**
+     * The durable queues {@code QueueMaintenance} keeps, each with its depth gauge and the finished counter its lost
+     * rows count in ({@code noun} names the queue's rows in logs).
+     */
+    public enum Queue {
+        JOBS("job"), GENERATIONS("generation");
+
+        private final String noun;
+
+        Queue(String noun) {
+            this.noun = noun;
+        }
+
+        public String noun() {
+            return noun;
+        }
+    }
+
+    /** The queue's depth now (all tenants). */
+    public void queueDepth(Queue queue, long depth) {
+        (switch (queue) {
+            case JOBS -> queueDepth;
+            case GENERATIONS -> generationQueueDepth;
+        }).set(depth);
+    }
+
+    /** Rows the reaper failed because their worker vanished and no attempts were left (no local duration). */
+    public void lost(Queue queue, int count) {
+        (switch (queue) {
+            case JOBS -> jobsCounter("failed");
+            case GENERATIONS -> generationsCounter("failed");
+        }).increment(count);
     }
 
     public void jobStarted() {
@@ -96,11 +126,6 @@ public class SelectuneMetrics {
             jobsCounter(outcome).increment();
             jobTimer(outcome).record(wallTime);
         }
-    }
-
-    /** Jobs the reaper failed because their worker vanished and no attempts were left (no local duration). */
-    public void jobsLost(int count) {
-        jobsCounter("failed").increment(count);
     }
 
     public void step(String device, StepReport r) {
@@ -163,15 +188,6 @@ public class SelectuneMetrics {
         generationsCounter(status).increment();
         generationTimer().record(wallTime);
         generationImages().increment(images);
-    }
-
-    /** Generations the reaper failed because their worker vanished and no attempts were left. */
-    public void generationsLost(int count) {
-        generationsCounter("failed").increment(count);
-    }
-
-    public void generationQueueDepth(long depth) {
-        generationQueueDepth.set(depth);
     }
 
     private Counter generationsCounter(String status) {

@@ -60,7 +60,7 @@ public class Webhooks {
      * Writes the delivery of {@code event} for the subject, when it has a target whose filter takes the event:
      * {@code start} once, {@code progress} at most every {@code progress-interval}, {@code completed} always. Must
      * run inside the transaction that makes the change (refused otherwise), so the delivery commits with it or not
-     * at all; the body is rendered there by the subject's {@link WebhookBodies}.
+     * at all; the body is rendered there by {@link WebhookBodies}.
      */
     @Transactional(propagation = Propagation.MANDATORY)
     public void enqueue(Subject subject, String subjectId, WebhookEvent event) {
@@ -96,7 +96,7 @@ public class Webhooks {
             case COMPLETED -> {
             }
         }
-        String body = renderer(subject).body(subjectId);
+        String body = bodies.getObject().body(subject, subjectId);
         int size = body.getBytes(StandardCharsets.UTF_8).length;
         boolean tooLarge = size > settings.maxBodyBytes();
         jdbc.update("""
@@ -108,11 +108,6 @@ public class Webhooks {
                 target.get("url"), body, tooLarge ? "failed" : "pending", tooLarge,
                 tooLarge ? "the body of " + size + " bytes is over selectune.webhooks.max-body-bytes ("
                         + settings.maxBodyBytes() + "); not sent" : null, tooLarge);
-    }
-
-    private WebhookBodies renderer(Subject subject) {
-        return bodies.orderedStream().filter(b -> b.subject() == subject).findFirst()
-                .orElseThrow(() -> new IllegalStateException("no WebhookBodies bean renders " + subject.wireName()));
     }
 
     /** One attempt of a delivery; {@code statusCode} and {@code error} are null while it is in flight. */

@@ -12,7 +12,7 @@
  *       the subject has no webhook or its filter leaves the event out, sends {@code start} once and {@code progress}
  *       at most every {@code selectune.webhooks.progress-interval}, and refuses to run outside a transaction
  *       ({@code Propagation.MANDATORY});</li>
- *   <li>one {@link dev.selectune.webhooks.WebhookBodies} bean for the subject kind (in the API layer, which owns the
+ *   <li>its case in the one {@link dev.selectune.webhooks.WebhookBodies} bean (in the API layer, which owns the
  *       views) that renders the subject as {@code GET} returns it: that JSON is the delivery's body.</li>
  * </ol>
  * The delivery log of a subject is {@link dev.selectune.webhooks.Webhooks#deliveries} (the caller checks the

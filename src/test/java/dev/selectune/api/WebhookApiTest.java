@@ -3,6 +3,7 @@ package dev.selectune.api;
 import com.jayway.jsonpath.JsonPath;
 import dev.selectune.webhooks.Receiver;
 import dev.selectune.webhooks.Subject;
+import dev.selectune.webhooks.WebhookBodies;
 import dev.selectune.webhooks.WebhookEvent;
 import dev.selectune.webhooks.Webhooks;
 import org.junit.jupiter.api.AfterEach;
@@ -17,6 +18,7 @@ import tools.jackson.databind.json.JsonMapper;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -41,6 +43,8 @@ class WebhookApiTest extends ServiceTestBase {
     Webhooks webhooks;
     @Autowired
     TransactionTemplate tx;
+    @Autowired
+    WebhookBodies bodies;
 
     @AfterEach
     void noDeliveriesLeftOver() {
@@ -82,6 +86,35 @@ class WebhookApiTest extends ServiceTestBase {
                     .andExpect(jsonPath("$.spec.webhook_events_filter[2]").value("completed"));
             assertThat(jdbc.queryForObject("select events from webhook_targets where subject_id = ?", String.class,
                     job.get("id").asString())).isEqualTo("start,progress,completed");
+        }
+    }
+
+    /**
+     * The one {@link WebhookBodies} renders every subject kind exactly as {@code GET} on it answers (here a queued
+     * job and a queued generation), and a subject that is gone is an error naming it.
+     */
+    @Test
+    void everySubjectsWebhookBodyIsItsGetResponse() throws Exception {
+        String job = json.readTree(mvc.perform(post("/v1/jobs").header("Authorization", ACME)
+                        .contentType(MediaType.APPLICATION_JSON)
+                        .content(ApiRequestsTest.spec("\"image_set_id\": \"" + imageSet() + "\"")))
+                .andExpect(status().isCreated()).andReturn().getResponse().getContentAsString()).get("id").asString();
+        String generation = json.readTree(mvc.perform(post("/v1/generations").header("Authorization", ACME)
+                        .contentType(MediaType.APPLICATION_JSON).content("""
+                                {"base_model": "tiny-sd15", "prompt": "a photo of a dog", "n": 1, "width": 32,
+                                 "height": 24, "steps": 2, "seed": 3}"""))
+                .andExpect(status().isCreated()).andReturn().getResponse().getContentAsString()).get("id").asString();
+        Map<Subject, String> paths = Map.of(Subject.JOB, "/v1/jobs/" + job,
+                Subject.GENERATION, "/v1/generations/" + generation);
+        for (Subject subject : Subject.values()) {
+            String path = paths.get(subject);
+            assertThat(path).as("a %s to render", subject).isNotNull();
+            JsonNode got = json.readTree(mvc.perform(get(path).header("Authorization", ACME))
+                    .andExpect(status().isOk()).andReturn().getResponse().getContentAsString());
+            String id = path.substring(path.lastIndexOf('/') + 1);
+            assertThat(json.readTree(bodies.body(subject, id))).as(subject.wireName()).isEqualTo(got);
+            assertThatThrownBy(() -> bodies.body(subject, id + "_gone")).isInstanceOf(IllegalStateException.class)
+                    .hasMessage(subject.wireName() + " " + id + "_gone is gone");
         }
     }
 
