@@ -7,6 +7,7 @@ import java.net.ConnectException;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
+import java.net.http.HttpConnectTimeoutException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -89,8 +90,8 @@ final class ServiceProcess {
                 if (get("/actuator/health/readiness").statusCode() == 200) {
                     return;
                 }
-            } catch (ConnectException e) {
-                // not listening yet
+            } catch (ConnectException | HttpConnectTimeoutException e) {
+                // not listening yet, or too busy starting to accept in time: both are "not ready yet"
             }
             Thread.sleep(200);
         }
