@@ -17,7 +17,7 @@ import dev.selectune.diffusion.unet.UNet2DConditionModel;
 import dev.selectune.diffusion.unet.UNetConfig;
 import dev.selectune.training.CancellationToken;
 import dev.selectune.training.CheckpointStore;
-import dev.selectune.training.StepRandom;
+import dev.selectune.util.StepRandom;
 import dev.selectune.training.StepReport;
 import dev.selectune.training.TrainingConfig;
 import dev.selectune.training.TrainingLoop;

@@ -29,6 +29,7 @@ import dev.selectune.training.data.Resolutions;
 import dev.selectune.training.data.TrainingData;
 import dev.selectune.training.data.TrainingDataBuilder;
 import dev.selectune.training.memory.MemoryProbe;
+import dev.selectune.util.StepRandom;
 
 import java.awt.image.BufferedImage;
 import java.io.IOException;

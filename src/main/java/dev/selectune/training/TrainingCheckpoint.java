@@ -21,7 +21,7 @@ import java.util.Map;
  * A resumable training state as one blob: a safetensors file whose tensors are the LoRA masters
  * ({@code lora.<name>}) and AdamW's moments ({@code adam.exp_avg.<name>}, {@code adam.exp_avg_sq.<name>}), and
  * whose metadata holds the step, the seed (the job's generator is counter-based, see
- * {@link dev.selectune.training.StepRandom}, so seed and step are its whole state), AdamW's step count, the job
+ * {@link dev.selectune.util.StepRandom}, so seed and step are its whole state), AdamW's step count, the job
  * it belongs to (a {@link JobFingerprint}, as JSON), and the per-step series so far (so the final metrics file is complete).
  * Values are stored as exact FP32 bits: a resumed job continues bit for bit.
  */

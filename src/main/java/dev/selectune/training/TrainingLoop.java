@@ -18,6 +18,7 @@ import dev.selectune.training.optim.GradientClipping;
 import dev.selectune.training.optim.MeZO;
 import dev.selectune.training.schedule.Strategy;
 import dev.selectune.training.schedule.StrategyChooser;
+import dev.selectune.util.StepRandom;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;

@@ -257,6 +257,28 @@ class GenerationFlowTest extends ServiceTestBase {
                 + " and position = 0", String.class, again))).isPresent();
     }
 
+    /**
+     * ddpm adds fresh noise at every step from the image's own seed: image 1 of a generation of two seeded 7 is, bit
+     * for bit, the image of a generation of one seeded 8; and ddpm at seed 7 is not ddim at seed 7.
+     */
+    @Test
+    void ddpmImageOfAGenerationDependsOnItsSeedAlone() throws Exception {
+        String body = """
+                {"base_model": "tiny-sd15", "prompt": "a photo of sks dog", "n": %d, "width": 32, "height": 24,
+                 "steps": 3, "scheduler": "%s", "seed": %d}""";
+        String pair = id(create(ACME, body.formatted(2, "ddpm", 7), null).andExpect(status().isCreated()));
+        String single = id(create(ACME, body.formatted(1, "ddpm", 8), null).andExpect(status().isCreated()));
+        String ddim = id(create(ACME, body.formatted(1, "ddim", 7), null).andExpect(status().isCreated()));
+        workers.resumeClaims();
+        JsonNode two = awaitGeneration(pair, "succeeded");
+        JsonNode one = awaitGeneration(single, "succeeded");
+        JsonNode deterministic = awaitGeneration(ddim, "succeeded");
+        assertThat(one.at("/images/0/seed").asLong()).isEqualTo(two.at("/images/1/seed").asLong()).isEqualTo(8);
+        assertThat(one.at("/images/0/sha256").asString()).isEqualTo(two.at("/images/1/sha256").asString());
+        assertThat(two.at("/images/0/sha256").asString()).isNotEqualTo(two.at("/images/1/sha256").asString());
+        assertThat(deterministic.at("/images/0/sha256").asString()).isNotEqualTo(two.at("/images/0/sha256").asString());
+    }
+
     @Test
     void badFieldsAreProblemsNamingEachField() throws Exception {
         create(ACME, """

@@ -16,6 +16,7 @@ import dev.selectune.training.data.TrainingData;
 import dev.selectune.training.memory.MemoryProbe;
 import dev.selectune.training.optim.MeZO;
 import dev.selectune.training.schedule.Schedule;
+import dev.selectune.util.StepRandom;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;

@@ -11,7 +11,8 @@ import java.util.List;
  * @param negativePrompt "" means the empty prompt (the diffusers default); SDXL turns it into zeros when the folder
  *                       sets {@code force_zeros_for_empty_prompt}
  * @param guidanceScale  classifier-free guidance weight; at or below 1 the unconditional pass is skipped, as diffusers does
- * @param seed           seeds the Java generator of the initial latents (torch's global RNG is never used)
+ * @param seed           seeds the Java generators of the initial latents and of an ancestral sampler's step noise
+ *                       (torch's global RNG is never used)
  * @param loraFile       optional UNet LoRA (PEFT, old diffusers or kohya naming), null for none
  * @param loraScale      the user's LoRA strength ({@code cross_attention_kwargs={"scale": s}})
  */

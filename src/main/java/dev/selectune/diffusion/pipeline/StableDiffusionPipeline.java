@@ -17,6 +17,7 @@ import dev.selectune.diffusion.schedulers.SamplingScheduler;
 import dev.selectune.diffusion.schedulers.SchedulerConfig;
 import dev.selectune.diffusion.schedulers.SchedulerOutput;
 import dev.selectune.diffusion.schedulers.Schedulers;
+import dev.selectune.diffusion.schedulers.StepNoise;
 import dev.selectune.diffusion.unet.AddedConditions;
 import dev.selectune.diffusion.unet.UNet2DConditionModel;
 import dev.selectune.diffusion.vae.AutoencoderKL;
@@ -28,7 +29,8 @@ import java.util.Arrays;
  * Text-to-image with classifier-free guidance, as diffusers' {@code StableDiffusionPipeline} and
  * {@code StableDiffusionXLPipeline}: encode the prompt and the negative prompt, start from seeded Gaussian latents,
  * run the scheduler's denoising loop on the UNet with the batch [negative, prompt] and
- * {@code uncond + g * (cond - uncond)}, then decode {@code latents / scaling_factor} with the VAE and map to [0, 1].
+ * {@code uncond + g * (cond - uncond)} (an ancestral sampler's fresh noise also comes from the seed, see
+ * {@link SeededLatents#stepNoise}), then decode {@code latents / scaling_factor} with the VAE and map to [0, 1].
  *
  * <p>Everything runs with gradients off. Each denoising step runs in its own manager, closed at the end of the
  * step, so memory stays flat however many steps run; only the current latents cross from one step to the next.
@@ -197,6 +199,7 @@ public final class StableDiffusionPipeline implements AutoCloseable {
         NDArray context = (guided ? embeddings.guidedBatch() : embeddings.promptEmbeds().duplicate()).toType(dtype, false);
         AddedConditions added = addedConditions(request, embeddings, guided, into);
         NDArray current = initial.mul(sampler.initNoiseSigma());
+        StepNoise noise = SeededLatents.stepNoise(request.seed());
         for (int i = 0; i < sampler.timesteps().length; i++) {
             float t = sampler.timesteps()[i];
             try (NDManager step = into.newSubManager()) {
@@ -212,7 +215,7 @@ public final class StableDiffusionPipeline implements AutoCloseable {
                     NDArray uncond = halves.get(0);
                     noisePred = uncond.add(halves.get(1).sub(uncond).mul(request.guidanceScale()));
                 }
-                SchedulerOutput out = sampler.step(noisePred, i, current);
+                SchedulerOutput out = sampler.step(noisePred, i, current, noise);
                 NDArray next = out.prevSample();
                 next.attach(into);
                 current = next;

@@ -79,7 +79,7 @@ public final class DDIMScheduler implements SamplingScheduler {
     }
 
     @Override
-    public SchedulerOutput step(NDArray modelOutput, int stepIndex, NDArray sample) {
+    public SchedulerOutput step(NDArray modelOutput, int stepIndex, NDArray sample, StepNoise noise) {
         requireTimesteps();
         return stepFromTimestep(modelOutput, timesteps[stepIndex], sample, 0f, null);
     }

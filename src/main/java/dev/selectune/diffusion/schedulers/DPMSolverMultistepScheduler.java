@@ -85,7 +85,7 @@ public final class DPMSolverMultistepScheduler implements SamplingScheduler {
     }
 
     @Override
-    public SchedulerOutput step(NDArray modelOutput, int stepIndex, NDArray sample) {
+    public SchedulerOutput step(NDArray modelOutput, int stepIndex, NDArray sample, StepNoise noise) {
         if (sigmas.length == 0) {
             throw new IllegalStateException("call setTimesteps before step");
         }

@@ -92,7 +92,7 @@ public final class EulerDiscreteScheduler implements SamplingScheduler {
     }
 
     @Override
-    public SchedulerOutput step(NDArray modelOutput, int stepIndex, NDArray sample) {
+    public SchedulerOutput step(NDArray modelOutput, int stepIndex, NDArray sample, StepNoise noise) {
         requireTimesteps();
         float sigma = sigmas[stepIndex];
         float dt = sigmas[stepIndex + 1] - sigma;

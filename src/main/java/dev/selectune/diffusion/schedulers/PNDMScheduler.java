@@ -81,7 +81,7 @@ public final class PNDMScheduler implements SamplingScheduler {
      * none).
      */
     @Override
-    public SchedulerOutput step(NDArray modelOutput, int stepIndex, NDArray sample) {
+    public SchedulerOutput step(NDArray modelOutput, int stepIndex, NDArray sample, StepNoise noise) {
         if (timesteps.length == 0) {
             throw new IllegalStateException("call setTimesteps before step");
         }

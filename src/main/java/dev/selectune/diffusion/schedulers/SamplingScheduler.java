@@ -11,12 +11,13 @@ import ai.djl.ndarray.NDArray;
  *   for (int i = 0; i &lt; scheduler.timesteps().length; i++) {
  *       input = scheduler.scaleModelInput(latents, i);
  *       out = unet(input, scheduler.timesteps()[i], text);
- *       latents = scheduler.step(out, i, latents).prevSample();
+ *       latents = scheduler.step(out, i, latents, noise).prevSample();
  *   }
  * </pre>
  *
  * There may be more model evaluations than steps (PNDM evaluates n + 1 times for n steps), so loop over
- * {@link #timesteps()}. Instances hold the state of one run (timesteps, and for the multistep samplers the
+ * {@link #timesteps()}. {@code noise} gives a stochastic sampler the fresh noise of each step ({@link StepNoise}).
+ * Instances hold the state of one run (timesteps, and for the multistep samplers the
  * previous model outputs): use one per sampling run, not shared between threads.
  */
 public interface SamplingScheduler {
@@ -45,6 +46,14 @@ public interface SamplingScheduler {
         return sample.duplicate();
     }
 
-    /** Advances {@code sample} by one step given the UNet output at step {@code stepIndex}. */
-    SchedulerOutput step(NDArray modelOutput, int stepIndex, NDArray sample);
+    /**
+     * Advances {@code sample} by one step given the UNet output at step {@code stepIndex}. A stochastic sampler
+     * (DDPM) adds fresh noise drawn from {@code noise}; the deterministic ones never draw from it.
+     */
+    SchedulerOutput step(NDArray modelOutput, int stepIndex, NDArray sample, StepNoise noise);
+
+    /** {@link #step(NDArray, int, NDArray, StepNoise)} with no noise source: for the deterministic samplers only. */
+    default SchedulerOutput step(NDArray modelOutput, int stepIndex, NDArray sample) {
+        return step(modelOutput, stepIndex, sample, StepNoise.NONE);
+    }
 }

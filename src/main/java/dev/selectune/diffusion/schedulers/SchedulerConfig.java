@@ -18,7 +18,8 @@ import java.util.Set;
  * <p>Absent fields take the default of the named class in diffusers 0.27 (they differ: DDIM and DDPM clip samples
  * and space timesteps "leading" by default, Euler and LMS use "linspace", PNDM does not set alpha to one). Values
  * that would change the computation in ways this code does not support (thresholding, Karras sigmas, continuous
- * timesteps, an unknown schedule or prediction type) fail at load, naming the field. DPM-Solver's and PNDM's own
+ * timesteps, an unknown schedule or prediction type, a DDPM variance_type other than "fixed_small") fail at load,
+ * naming the field. DPM-Solver's and PNDM's own
  * fields are read for their classes only (see {@link MultistepOptions}); fields of classes that run on a fallback
  * (UniPC's orders, ...) are ignored, which is what diffusers does when a config is handed to another class with
  * {@code from_config}.
@@ -105,6 +106,12 @@ public record SchedulerConfig(String className, int numTrainTimesteps, double be
         }
         if (bool(json, "use_karras_sigmas", false)) {
             throw new PipelineException("scheduler config field use_karras_sigmas=true is not supported");
+        }
+        // DDPM's ancestral step implements the posterior variance only (SD's configs); the others change the noise.
+        String varianceType = string(json, "variance_type", "fixed_small");
+        if (cls.equals("DDPMScheduler") && !varianceType.equals("fixed_small")) {
+            throw new PipelineException("scheduler config field variance_type='" + varianceType
+                    + "' is not supported (only 'fixed_small')");
         }
         String timestepType = string(json, "timestep_type", "discrete");
         if (!timestepType.equals("discrete")) {

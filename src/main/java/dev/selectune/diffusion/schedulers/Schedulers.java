@@ -10,20 +10,21 @@ import java.util.Set;
  * Picks the implementation for a pipeline's {@code scheduler/scheduler_config.json}.
  *
  * <p>For sampling, {@code DDIMScheduler}, {@code EulerDiscreteScheduler}, {@code DPMSolverMultistepScheduler}
- * (DPM-Solver++ of order 1 or 2) and {@code PNDMScheduler} with {@code skip_prk_steps=true} (PLMS, what SD 1.x
- * ships) run as configured. Other schedulers that checkpoints ship fall back to a sampler that solves the same
- * probability-flow ODE with the same noise schedule, prediction type, timestep spacing and offset, as diffusers
- * users do with {@code DDIMScheduler.from_config(pipe.scheduler.config)}:
+ * (DPM-Solver++ of order 1 or 2), {@code PNDMScheduler} with {@code skip_prk_steps=true} (PLMS, what SD 1.x
+ * ships) and {@code DDPMScheduler} (ancestral, with fresh noise at every step) run as configured. Other
+ * schedulers that checkpoints ship fall back to a sampler that solves the same probability-flow ODE with the same
+ * noise schedule, prediction type, timestep spacing and offset, as diffusers users do with
+ * {@code DDIMScheduler.from_config(pipe.scheduler.config)}:
  * <ul>
- *   <li>the alpha-parameterized solvers (PNDM with its Runge-Kutta warm-up, DDPM, single-step DPM-Solver, DEIS,
- *       UniPC) fall back to DDIM, eta 0;</li>
+ *   <li>the alpha-parameterized solvers (PNDM with its Runge-Kutta warm-up, single-step DPM-Solver, DEIS, UniPC)
+ *       fall back to DDIM, eta 0;</li>
  *   <li>the sigma-parameterized k-diffusion samplers (LMS, Euler ancestral, Heun, KDPM2) fall back to Euler.</li>
  * </ul>
  * The images differ from what the shipped solver would give at the same step count (higher-order solvers
  * converge in fewer steps), but they are samples of the same model. An unknown class name fails.
  */
 public final class Schedulers {
-    private static final Set<String> DDIM_FALLBACK = Set.of("DDPMScheduler", "DPMSolverSinglestepScheduler",
+    private static final Set<String> DDIM_FALLBACK = Set.of("DPMSolverSinglestepScheduler",
             "DEISMultistepScheduler", "UniPCMultistepScheduler");
     private static final Set<String> EULER_FALLBACK = Set.of("LMSDiscreteScheduler", "EulerAncestralDiscreteScheduler",
             "HeunDiscreteScheduler", "KDPM2DiscreteScheduler", "KDPM2AncestralDiscreteScheduler");
@@ -46,9 +47,12 @@ public final class Schedulers {
         if (cls.equals("DPMSolverMultistepScheduler")) {
             return new DPMSolverMultistepScheduler(config);
         }
+        if (cls.equals("DDPMScheduler")) {
+            return new DDPMScheduler(config);
+        }
         throw new PipelineException("scheduler config field _class_name='" + cls + "' is not a scheduler this code can "
                 + "sample with (implemented: DDIMScheduler, EulerDiscreteScheduler, DPMSolverMultistepScheduler, "
-                + "PNDMScheduler; fallbacks for "
+                + "PNDMScheduler, DDPMScheduler; fallbacks for "
                 + DDIM_FALLBACK + " and " + EULER_FALLBACK + ")");
     }
 
@@ -59,8 +63,9 @@ public final class Schedulers {
      * The sampler called {@code name} (one of {@link #NAMES}) on the noise schedule of a pipeline's {@code config},
      * as diffusers' {@code XScheduler.from_config(pipe.scheduler.config)}: the schedule, prediction type, timestep
      * spacing and offset stay; the sampler's own options take its diffusers defaults unless the config is of that
-     * class. {@code pndm} is PLMS ({@code skip_prk_steps=true}, as Stable Diffusion ships it); {@code ddpm} is a
-     * DDPMScheduler config, which samples on the DDIM fallback (eta 0) described above.
+     * class. {@code pndm} is PLMS ({@code skip_prk_steps=true}, as Stable Diffusion ships it); {@code ddpm} is
+     * ancestral DDPM ({@code variance_type="fixed_small"}), whose steps draw fresh noise from the caller's
+     * {@link StepNoise}.
      */
     public static SamplingScheduler named(String name, SchedulerConfig config) {
         String cls = switch (name) {

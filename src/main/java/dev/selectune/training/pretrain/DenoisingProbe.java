@@ -6,7 +6,7 @@ import ai.djl.ndarray.types.Shape;
 import dev.selectune.diffusion.nn.Autograd;
 import dev.selectune.diffusion.schedulers.DDPMScheduler;
 import dev.selectune.diffusion.unet.UNet2DConditionModel;
-import dev.selectune.training.StepRandom;
+import dev.selectune.util.StepRandom;
 
 import java.util.List;
 import java.util.SplittableRandom;

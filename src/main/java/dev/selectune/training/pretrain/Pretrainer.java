@@ -17,7 +17,7 @@ import dev.selectune.diffusion.schedulers.DDPMScheduler;
 import dev.selectune.diffusion.schedulers.SchedulerConfig;
 import dev.selectune.diffusion.vae.AutoencoderKL;
 import dev.selectune.diffusion.vae.DiagonalGaussianDistribution;
-import dev.selectune.training.StepRandom;
+import dev.selectune.util.StepRandom;
 import dev.selectune.training.data.ImageDecoder;
 import dev.selectune.training.data.ImagePreprocessor;
 import dev.selectune.training.optim.AdamW;

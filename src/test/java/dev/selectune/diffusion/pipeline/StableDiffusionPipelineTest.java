@@ -109,7 +109,7 @@ class StableDiffusionPipelineTest {
             }
             float[] byDefault = pipeline.generate(request(5, 3), null, m).image().toFloatArray();
             org.junit.jupiter.api.Assertions.assertArrayEquals(byDefault, images.get("ddim"));
-            for (String other : java.util.List.of("euler", "dpmsolver++", "pndm")) {
+            for (String other : java.util.List.of("euler", "dpmsolver++", "pndm", "ddpm")) {
                 float[] x = images.get(other);
                 float d = 0;
                 for (int i = 0; i < x.length; i++) {
@@ -119,6 +119,50 @@ class StableDiffusionPipelineTest {
             }
             assertThrows(IllegalArgumentException.class, () -> pipeline.sampler("lms"));
         }
+    }
+
+    /**
+     * ddpm adds fresh noise at every step, drawn from the request's seed: the same seed gives the same image, another
+     * seed another one even from the same initial latents (where ddim, deterministic, gives the same), and an image
+     * does not depend on what was generated before it (so image i of a generation, seed + i, is that seed alone).
+     */
+    @Test
+    void ddpmDrawsItsStepNoiseFromTheSeed() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            float[] first = ddpm(request(11, 3), null, m);
+            float[] other = ddpm(request(12, 3), null, m);
+            org.junit.jupiter.api.Assertions.assertArrayEquals(first, ddpm(request(11, 3), null, m), "same seed");
+            assertTrue(maxDifference(first, other) > 1e-3f, "another seed");
+            float[] ddim = pipeline.generate(request(11, 3), pipeline.sampler("ddim"), null, (done, total) -> { }, m)
+                    .image().toFloatArray();
+            assertTrue(maxDifference(first, ddim) > 1e-3f, "ddpm is not ddim");
+
+            // Image 1 of a generation seeded 11 (seed 12), after image 0: as seed 12 alone.
+            org.junit.jupiter.api.Assertions.assertArrayEquals(other, ddpm(request(12, 3), null, m), "seed + 1");
+
+            NDArray latents = SeededLatents.normal(99, new Shape(1, 4, 8, 8), m);
+            float[] a = ddpm(request(11, 3), latents, m);
+            float[] b = ddpm(request(12, 3), latents, m);
+            assertTrue(maxDifference(a, b) > 1e-3f, "the step noise follows the seed, not the latents");
+            float[] c = pipeline.generate(request(11, 3), pipeline.sampler("ddim"), latents, (done, total) -> { }, m)
+                    .image().toFloatArray();
+            float[] d = pipeline.generate(request(12, 3), pipeline.sampler("ddim"), latents, (done, total) -> { }, m)
+                    .image().toFloatArray();
+            org.junit.jupiter.api.Assertions.assertArrayEquals(c, d, "ddim draws nothing after the latents");
+        }
+    }
+
+    private static float[] ddpm(GenerationRequest request, NDArray latents, NDManager m) {
+        return pipeline.generate(request, pipeline.sampler("ddpm"), latents, (done, total) -> { }, m).image()
+                .toFloatArray();
+    }
+
+    private static float maxDifference(float[] x, float[] y) {
+        float d = 0;
+        for (int i = 0; i < x.length; i++) {
+            d = Math.max(d, Math.abs(x[i] - y[i]));
+        }
+        return d;
     }
 
     /** A LoRA made active through the pipeline's adapters acts as the request's LoRA does, and goes off again. */

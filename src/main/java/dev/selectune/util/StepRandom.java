@@ -1,4 +1,4 @@
-package dev.selectune.training;
+package dev.selectune.util;
 
 import java.util.SplittableRandom;
 
@@ -6,7 +6,8 @@ import java.util.SplittableRandom;
  * The job's random numbers, counter-based: step i draws everything it needs (image, flip, timestep, strategy,
  * noise, MeZO seeds) from a generator seeded by (job seed, i) alone. So the whole "RNG state" a checkpoint needs
  * is the seed and the step, a resumed job draws exactly what the uninterrupted one drew, and a job never touches
- * torch's process-wide generator (which concurrent jobs would share).
+ * torch's process-wide generator (which concurrent jobs would share). The denoising loop draws an ancestral
+ * sampler's per-step noise the same way, from (image seed, step).
  */
 public final class StepRandom {
     private StepRandom() {
