@@ -29,19 +29,29 @@ public record SelectuneProperties(String models, Path dataDir, String apiKeys, S
         workers = workers == null ? new Workers(true, null, null, null, 0, null) : workers;
         uploads = uploads == null ? new Uploads(0, 0, 0, 0, 0, 0, 0, null) : uploads;
         blobs = blobs == null ? new Blobs(null, null, null, null, null, null, null) : blobs;
-        retention = retention == null ? new Retention(null, null) : retention;
+        retention = retention == null ? new Retention(null, null, null, null) : retention;
         evalModels = evalModels == null ? "" : evalModels;
     }
 
     /**
-     * How long finished jobs and unused image sets are kept; unset (the default) keeps them until deleted through
-     * the API. How often each replica looks, {@code selectune.retention.sweep-every} (one hour), is read by
-     * {@code RetentionSweeper}'s schedule.
+     * How long finished jobs, unused image sets, finished generations and finished webhook deliveries are kept;
+     * unset (the default) keeps them until deleted through the API. How often each replica looks,
+     * {@code selectune.retention.sweep-every} (one hour), is read by {@code RetentionSweeper}'s schedule.
      *
-     * @param jobs      a succeeded, failed or cancelled job (with its artifacts) is deleted this long after it finished
-     * @param imageSets an image set that no job uses is deleted this long after it was uploaded
+     * @param jobs              a succeeded, failed or cancelled job (with its artifacts) is deleted this long after it
+     *                          finished
+     * @param imageSets         an image set that no job uses is deleted this long after it was uploaded
+     * @param generations       a finished generation (with its images) is deleted this long after it finished; unset
+     *                          means the same as {@code jobs}
+     * @param webhookDeliveries a delivered or failed webhook delivery (with its attempts) is deleted this long after
+     *                          it finished, even while its job or generation is kept; unset means the same as
+     *                          {@code jobs}
      */
-    public record Retention(Duration jobs, Duration imageSets) {
+    public record Retention(Duration jobs, Duration imageSets, Duration generations, Duration webhookDeliveries) {
+        public Retention {
+            generations = generations == null ? jobs : generations;
+            webhookDeliveries = webhookDeliveries == null ? jobs : webhookDeliveries;
+        }
     }
 
     /** @param enabled false only for a local single-user setup; the service logs a loud warning then */

@@ -136,6 +136,22 @@ public class GenerationQueue implements LeasedQueue {
         return true;
     }
 
+    /**
+     * Gives a running generation back to the queue without spending an attempt (its worker is shutting down, as
+     * {@code JobQueue.release} does for a job), with a {@code released} event; false when the lease is lost. Images
+     * are not checkpointed: the next claim makes them all again (from the same seeds) and progress starts at 0.
+     */
+    @Transactional
+    public boolean release(Lease l, String message) {
+        if (jdbc.update("update generations set status = ?, worker_id = null, device = null, lease_expires_at = null,"
+                + " step = 0, attempts = greatest(attempts - 1, 0) where " + HELD, QUEUED, l.generationId(),
+                l.workerId(), l.generation()) == 0) {
+            return false;
+        }
+        statusChanged(l.generationId(), JobStatus.QUEUED, EventType.RELEASED, message);
+        return true;
+    }
+
     /** Creates the queued generation's first event, in the transaction that inserted its row. */
     void queued(String id, String message) {
         statusChanged(id, JobStatus.QUEUED, message);

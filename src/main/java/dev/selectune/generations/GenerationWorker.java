@@ -42,6 +42,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BooleanSupplier;
 
 /**
  * Runs generations on the training workers ({@link InterleavedWork}): a worker claims one when it is idle, and
@@ -54,8 +55,16 @@ import java.util.concurrent.atomic.AtomicReference;
 public class GenerationWorker implements InterleavedWork {
     private static final Logger log = LoggerFactory.getLogger(GenerationWorker.class);
 
-    /** Why a running generation stops before its last image. */
-    private enum Stop { CANCEL_REQUESTED, LEASE_LOST }
+    /**
+     * Why a running generation stops before its last image, in increasing precedence (as a job's {@code StopReason}):
+     * a generation both cancelled and on a stopping worker is cancelled, and one whose lease is lost writes nothing.
+     */
+    private enum Stop {
+        /** The worker is shutting down: the generation goes back to the queue for another worker. */
+        SHUTDOWN,
+        CANCEL_REQUESTED,
+        LEASE_LOST
+    }
 
     private static final class Stopped extends RuntimeException {
         Stopped() {
@@ -99,21 +108,21 @@ public class GenerationWorker implements InterleavedWork {
     }
 
     @Override
-    public boolean runOne(String workerId, Device device) {
+    public boolean runOne(String workerId, Device device, BooleanSupplier shuttingDown) {
         var claimed = queue.claim(workerId, Devices.label(device), lease);
         if (claimed.isEmpty()) {
             return false;
         }
-        run(claimed.get(), device);
+        run(claimed.get(), device, shuttingDown);
         return true;
     }
 
-    private void run(GenerationQueue.Lease claim, Device device) {
+    private void run(GenerationQueue.Lease claim, Device device, BooleanSupplier shuttingDown) {
         String id = claim.generationId();
         Generation g = generations.findById(id).orElseThrow();
         ResolvedGeneration r = service.request(g);
         Instant started = Instant.now();
-        AtomicReference<Stop> stop = new AtomicReference<>();
+        StopFlag stop = new StopFlag(shuttingDown);
         ScheduledFuture<?> beat = timers.scheduleWithFixedDelay(() -> renew(claim, stop), heartbeat.toMillis(),
                 heartbeat.toMillis(), TimeUnit.MILLISECONDS);
         JobStatus outcome = null;
@@ -123,6 +132,10 @@ public class GenerationWorker implements InterleavedWork {
             if (stop.get() == Stop.CANCEL_REQUESTED
                     && queue.end(claim, JobStatus.CANCELLED, null, "cancelled; no images are kept")) {
                 outcome = JobStatus.CANCELLED;
+            } else if (stop.get() == Stop.SHUTDOWN && queue.release(claim, "worker " + claim.workerId()
+                    + " is shutting down; the generation goes back to the queue, and the next worker makes its"
+                    + " images again")) {
+                log.info("generation {} released: worker {} is shutting down", id, claim.workerId());
             }
         } catch (IllegalArgumentException e) {
             outcome = fail(claim, "invalid input: " + e.getMessage());
@@ -142,7 +155,7 @@ public class GenerationWorker implements InterleavedWork {
     }
 
     private JobStatus generate(GenerationQueue.Lease claim, Generation g, ResolvedGeneration r, Device device,
-                               AtomicReference<Stop> stop) {
+                               StopFlag stop) {
         ModelRegistry.Model model = models.find(r.baseModel()).orElseThrow(() -> new IllegalArgumentException(
                 "base model '" + r.baseModel() + "' is not configured on worker " + claim.workerId()));
         WorkerPipeline worker = pipelines.computeIfAbsent(claim.workerId(), w -> new WorkerPipeline(device));
@@ -199,32 +212,22 @@ public class GenerationWorker implements InterleavedWork {
         return JobStatus.SUCCEEDED;
     }
 
-    private void event(GenerationQueue.Lease claim, AtomicReference<Stop> stop, String message) {
+    /** An event of the running generation; stops it when the lease is lost (other reasons wait for the next step). */
+    private void event(GenerationQueue.Lease claim, StopFlag stop, String message) {
         if (!queue.event(claim, EventType.PROGRESS, message)) {
-            stop.set(Stop.LEASE_LOST);
+            stop.raise(Stop.LEASE_LOST);
             throw new Stopped();
         }
     }
 
-    private static void check(GenerationQueue.Held held, AtomicReference<Stop> stop) {
-        if (!held.owned()) {
-            stop.set(Stop.LEASE_LOST);
-        } else if (held.cancelRequested()) {
-            stop.compareAndSet(null, Stop.CANCEL_REQUESTED);
-        }
-        if (stop.get() != null) {
-            throw new Stopped();
-        }
+    private static void check(GenerationQueue.Held held, StopFlag stop) {
+        stop.raise(held);
+        stop.throwIfRaised();
     }
 
-    private void renew(GenerationQueue.Lease claim, AtomicReference<Stop> stop) {
+    private void renew(GenerationQueue.Lease claim, StopFlag stop) {
         try {
-            GenerationQueue.Held held = queue.heartbeat(claim, lease);
-            if (!held.owned()) {
-                stop.set(Stop.LEASE_LOST);
-            } else if (held.cancelRequested()) {
-                stop.compareAndSet(null, Stop.CANCEL_REQUESTED);
-            }
+            stop.raise(queue.heartbeat(claim, lease));
         } catch (RuntimeException e) {
             log.warn("generation {}: heartbeat failed: {}", claim.generationId(), e.toString());
         }
@@ -256,6 +259,43 @@ public class GenerationWorker implements InterleavedWork {
             Files.deleteIfExists(file);
         } catch (IOException e) {
             log.warn("cannot delete {}: {}", file, e.toString());
+        }
+    }
+
+    /** Why a running generation should stop (the reason of highest precedence so far), or null while it goes on. */
+    private static final class StopFlag {
+        private final AtomicReference<Stop> reason = new AtomicReference<>();
+        private final BooleanSupplier shuttingDown;
+
+        StopFlag(BooleanSupplier shuttingDown) {
+            this.shuttingDown = shuttingDown;
+        }
+
+        void raise(Stop given) {
+            reason.accumulateAndGet(given, (now, g) -> now == null || g.ordinal() > now.ordinal() ? g : now);
+        }
+
+        /** What a fenced write learned: the lease lost, or a cancellation asked. */
+        void raise(GenerationQueue.Held held) {
+            if (!held.owned()) {
+                raise(Stop.LEASE_LOST);
+            } else if (held.cancelRequested()) {
+                raise(Stop.CANCEL_REQUESTED);
+            }
+        }
+
+        Stop get() {
+            return reason.get();
+        }
+
+        /** At a denoising step: stops the generation if it should stop, a stopping worker included. */
+        void throwIfRaised() {
+            if (shuttingDown.getAsBoolean()) {
+                raise(Stop.SHUTDOWN);
+            }
+            if (reason.get() != null) {
+                throw new Stopped();
+            }
         }
     }
 

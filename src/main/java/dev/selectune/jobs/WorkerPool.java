@@ -21,7 +21,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * One worker thread per configured device ({@code selectune.devices}), each claiming and running one job at a time.
  * Off when {@code selectune.workers.enabled=false} (API-only replicas). On shutdown the workers stop claiming, ask
- * their running jobs to checkpoint, and put them back in the queue for another replica.
+ * their running jobs to checkpoint, and put them back in the queue for another replica; a generation running on a
+ * worker (idle, or between two steps of its job) goes back to its queue too.
  */
 @Component
 public class WorkerPool implements SmartLifecycle {
@@ -122,7 +123,7 @@ public class WorkerPool implements SmartLifecycle {
     private boolean runInterleaved(String workerId, Device device) {
         for (InterleavedWork work : interleaved.orderedStream().toList()) {
             try {
-                if (work.runOne(workerId, device)) {
+                if (work.runOne(workerId, device, () -> stopping)) {
                     return true;
                 }
             } catch (RuntimeException e) {
@@ -167,7 +168,8 @@ public class WorkerPool implements SmartLifecycle {
 
     /**
      * Graceful stop: no new claims; running jobs are asked to checkpoint and go back to the queue (without spending
-     * an attempt) for another replica. Waits for the worker threads; {@link #start()} may start them again.
+     * an attempt) for another replica, and so does running {@link InterleavedWork} (it sees {@code stopping} at its
+     * next step). Waits for the worker threads; {@link #start()} may start them again.
      */
     @Override
     public void stop() {

@@ -110,6 +110,18 @@ public class Webhooks {
                         + settings.maxBodyBytes() + "); not sent" : null, tooLarge);
     }
 
+    /**
+     * Deletes up to {@code limit} delivered or failed deliveries (their attempts go with them) that finished before
+     * {@code finishedBefore}, oldest first; returns how many. Pending ones are kept whatever their age: they end
+     * within {@code selectune.webhooks.retry-for}. Deliveries of a deleted subject need no call: they go with it.
+     */
+    public int deleteFinishedDeliveries(Instant finishedBefore, int limit) {
+        return jdbc.update("""
+                delete from webhook_deliveries where id in (
+                    select id from webhook_deliveries where status <> 'pending' and finished_at < ?
+                    order by finished_at limit ?)""", Timestamp.from(finishedBefore), limit);
+    }
+
     /** One attempt of a delivery; {@code statusCode} and {@code error} are null while it is in flight. */
     public record Attempt(int attempt, String dispatcher, Instant startedAt, Instant finishedAt, Integer statusCode,
                           String error) {

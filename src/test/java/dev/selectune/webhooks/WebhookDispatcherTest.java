@@ -55,6 +55,14 @@ class WebhookDispatcherTest extends ServiceTestBase {
     }
 
     private String insert(String url) {
+        // A delivery's subject must exist (it cascades with it): one finished job stands for every subject here.
+        jdbc.update("insert into image_sets (id, tenant, image_count, total_bytes) values ('imgset_test', 'acme', 0, 0)"
+                + " on conflict do nothing");
+        jdbc.update("""
+                insert into jobs (id, tenant, image_set_id, base_model, spec, status, max_attempts, total_steps,
+                                  finished_at)
+                values ('job_test', 'acme', 'imgset_test', 'tiny-sd15', '{}', 'succeeded', 1, 1, now())
+                on conflict do nothing""");
         String id = "msg_test" + dev.selectune.config.Ids.random(16);
         jdbc.update("""
                 insert into webhook_deliveries (id, kind, subject_id, tenant, event, url, body, next_attempt_at)
