@@ -24,6 +24,7 @@ import java.time.Duration;
 @ConditionalOnExpression("'${spring.datasource.url:}'.isEmpty()")
 public class EmbeddedPostgresConfiguration {
     private static final Logger log = LoggerFactory.getLogger(EmbeddedPostgresConfiguration.class);
+    private static final Duration POSTGRES_STARTUP_WAIT = Duration.ofSeconds(120);
     /** How long a postgres left by a killed run gets for its fast shutdown before it is killed. */
     private static final Duration STALE_PATIENCE = Duration.ofSeconds(30);
 
@@ -35,6 +36,9 @@ public class EmbeddedPostgresConfiguration {
             StalePostmaster.stop(dir, STALE_PATIENCE);
             log.info("No spring.datasource.url: starting embedded PostgreSQL with its data in {}", dir);
             EmbeddedPostgres postgres = EmbeddedPostgres.builder().setDataDirectory(dir).setCleanDataDirectory(false)
+                    // After a crash postgres replays its WAL before it accepts connections; zonky's 10 s default
+                    // gave up on that recovery on a loaded 2-core host and the service failed to start.
+                    .setPGStartupWait(POSTGRES_STARTUP_WAIT)
                     // zonky's defaults are for throw-away test databases: it passes -F (fsync off) and sets
                     // synchronous_commit=off, so a 201 could be lost in a crash. The -c options follow -F on the
                     // postgres command line, so these win.
