@@ -74,7 +74,7 @@ public final class BenchUnetCommand implements Callable<Integer> {
 
     @Option(names = "--malloc-threshold", defaultValue = "0", description = "fix glibc's mmap/trim threshold at this "
             + "many bytes (see NativeAllocator; 262144 is the lean setting); 0 leaves the policy the process started "
-            + "with (64 MiB, or what SELECTUNE_MALLOC_THRESHOLD says; 0 there keeps glibc's dynamic one)")
+            + "with (16 MiB, or what SELECTUNE_MALLOC_THRESHOLD says; 0 there keeps glibc's dynamic one)")
     int mallocThreshold;
 
     @Option(names = "--kernels", defaultValue = "fused", description = "fused (libtorch's attention, group norm and "

@@ -21,11 +21,10 @@ public final class NativeAllocator {
     /** The lean threshold (the 16x16 and 8x8 activations of a 256 px backward are already above it). */
     public static final int LEAN_THRESHOLD_BYTES = 256 << 10;
     /**
-     * The default: above the buffers an SD1.5 step at 512 px allocates and frees again on every layer (the 20 and
-     * 40 MiB feed-forward intermediates, the 56 MiB blocked copy oneDNN makes of a 1280-channel 3x3 kernel), so they
-     * are reused from the heap instead of mapped and page-faulted in afresh each time.
+     * The default: above the largest SD1.5 activation at 512 px (320 x 64 x 64 floats, 5 MiB), below glibc's dynamic
+     * maximum, so the heap's free top above it is trimmed instead of kept.
      */
-    public static final int DEFAULT_THRESHOLD_BYTES = 64 << 20;
+    public static final int DEFAULT_THRESHOLD_BYTES = 16 << 20;
     private static final int M_TRIM_THRESHOLD = -1;
     private static final int M_MMAP_THRESHOLD = -3;
     /** The threshold fixed in this process, 0 while glibc's dynamic one is in place (it cannot be restored). */

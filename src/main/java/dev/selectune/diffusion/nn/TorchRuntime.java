@@ -32,7 +32,7 @@ public final class TorchRuntime {
 
     /**
      * Initializes the PyTorch engine with passive OpenMP waiting ({@link OpenMp}), glibc's mmap threshold as
-     * {@code SELECTUNE_MALLOC_THRESHOLD} says ({@link NativeAllocator}: unset, 64 MiB; 0, glibc's dynamic default)
+     * {@code SELECTUNE_MALLOC_THRESHOLD} says ({@link NativeAllocator}: unset, 16 MiB; 0, glibc's dynamic default)
      * and the flavor the environment asks for; later calls do nothing.
      */
     public static synchronized void initialize() {

@@ -15,14 +15,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * By default the runtime fixes glibc's mmap threshold above the activations (64 MiB), so a tensor freed and
+ * By default the runtime fixes glibc's mmap threshold above the activations (16 MiB), so a tensor freed and
  * allocated again reuses resident memory instead of being mapped and page-faulted in anew on every op (a fixed
  * 256 KiB threshold made a forward ~1.6x slower).
  */
 @EnabledOnOs(OS.LINUX)
 class MallocPolicyTest {
-    // 40 MiB, an SD1.5 feed-forward intermediate at 512 px: above the earlier 16 MiB default, below this one.
-    private static final int FLOATS = 10 << 20;
+    private static final int FLOATS = 2 << 20; // 8 MiB: above a fixed low threshold, below the default one
     private static final int ROUNDS = 30;
 
     @Test
@@ -44,7 +43,7 @@ class MallocPolicyTest {
             // A fixed 256 KiB threshold faults every tensor's pages in again, ROUNDS x pagesPerTensor and a few
             // more; the default threshold (as glibc's dynamic one) about a quarter of that.
             assertTrue(faults < ROUNDS * pagesPerTensor / 2, faults + " minor page faults for " + ROUNDS
-                    + " allocations of a 40 MiB tensor (" + pagesPerTensor + " pages each)");
+                    + " allocations of an 8 MiB tensor (" + pagesPerTensor + " pages each)");
         }
     }
 
