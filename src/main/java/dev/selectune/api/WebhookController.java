@@ -67,8 +67,7 @@ public class WebhookController {
                                                   @RequestParam(required = false) String after,
                                                   @RequestParam(defaultValue = "20") int limit) {
         jobs.require(tenant, id);
-        return page(webhooks.deliveries(Subject.JOB, id, tenant, after, Paging.limit(limit, Paging.MAX_LIMIT))
-                .orElseThrow(() -> new InvalidParameter("after", "no delivery " + after + " to continue after")));
+        return deliveries(Subject.JOB, id, tenant, after, limit);
     }
 
     @GetMapping("/v1/generations/{id}/webhook-deliveries")
@@ -77,7 +76,12 @@ public class WebhookController {
                                                          @RequestParam(required = false) String after,
                                                          @RequestParam(defaultValue = "20") int limit) {
         generations.require(tenant, id);
-        return page(webhooks.deliveries(Subject.GENERATION, id, tenant, after, Paging.limit(limit, Paging.MAX_LIMIT))
+        return deliveries(Subject.GENERATION, id, tenant, after, limit);
+    }
+
+    /** The subject's deliveries after {@code after}; the caller has checked that the subject is the tenant's. */
+    private Views.Page<DeliveryView> deliveries(Subject subject, String id, String tenant, String after, int limit) {
+        return page(webhooks.deliveries(subject, id, tenant, after, Paging.limit(limit, Paging.MAX_LIMIT))
                 .orElseThrow(() -> new InvalidParameter("after", "no delivery " + after + " to continue after")));
     }
 

@@ -133,8 +133,8 @@ public final class BenchUnetCommand implements Callable<Integer> {
         Map<String, Map<String, Object>> byDtype = new LinkedHashMap<>();
         List<MemoryFormat.Mode> formats = memoryFormats.stream().map(MemoryFormat.Mode::parse).toList();
         for (String weightsDtype : weightsDtypes) {
+            Precision precision = WeightsDtype.parse(weightsDtype).precision(DataType.FLOAT32);
             for (MemoryFormat.Mode format : formats) {
-                Precision precision = WeightsDtype.parse(weightsDtype).precision(DataType.FLOAT32);
                 // Kernels take their layout when loaded, so each format loads the model afresh.
                 MemoryFormat.setMode(format);
                 Map<String, Object> row = new LinkedHashMap<>(result);

@@ -1,7 +1,6 @@
 package dev.selectune.diffusion.nn;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 
 import java.util.Locale;
@@ -71,15 +70,9 @@ public final class MemoryFormat {
         if (mode != Mode.CHANNELS_LAST || s.dimension() != 4 || s.get(2) * s.get(3) == 1) {
             return kernel;
         }
-        NDArray nhwc = kernel.transpose(0, 2, 3, 1);
-        NDArray copied = nhwc.reshape(s.get(0), -1);
-        NDArray shaped = copied.reshape(s.get(0), s.get(2), s.get(3), s.get(1));
-        NDArray held = shaped.transpose(0, 3, 1, 2);
-        // The views share the copy's storage: closing their handles (and the NCHW original) frees only the original.
-        for (NDArray a : new NDArray[] {nhwc, copied, shaped, kernel}) {
-            a.close();
-        }
-        NDScope.unregister(held);
+        // The views made on the way are closed with the scope; the held copy's storage is all that stays.
+        NDArray held = Scopes.run(() -> channelsLast(kernel));
+        kernel.close();
         return held;
     }
 
