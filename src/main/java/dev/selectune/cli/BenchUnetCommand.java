@@ -14,6 +14,7 @@ import dev.selectune.diffusion.nn.MemoryFormat;
 import dev.selectune.diffusion.nn.NativeAllocator;
 import dev.selectune.diffusion.nn.TorchRuntime;
 import dev.selectune.diffusion.nn.OpProfile;
+import dev.selectune.diffusion.nn.ProcessStat;
 import dev.selectune.diffusion.nn.Precision;
 import dev.selectune.diffusion.nn.WeightsDtype;
 import dev.selectune.diffusion.unet.AddedConditions;
@@ -29,6 +30,7 @@ import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -97,6 +99,11 @@ public final class BenchUnetCommand implements Callable<Integer> {
     @Option(names = "--json", description = "write the results as JSON here")
     Path json;
 
+    @Option(names = "--trace", description = "after the timed runs, one more forward + backward (or forward, with "
+            + "--backward none) under libtorch's profiler, written here as a Chrome trace (chrome://tracing, "
+            + "Perfetto): every aten op and autograd node of the run with its time")
+    Path trace;
+
     @Override
     public Integer call() throws IOException {
         if (!backward.equals("checkpointed") && !backward.equals("plain") && !backward.equals("none")) {
@@ -126,6 +133,8 @@ public final class BenchUnetCommand implements Callable<Integer> {
         // What is in force, not what was asked: the runtime may have fixed a threshold before this command ran.
         int fixed = NativeAllocator.fixedThresholdBytes();
         result.put("malloc_mmap_threshold_bytes", fixed > 0 ? fixed : "glibc default (dynamic)");
+        result.put("huge_pages", (NativeAllocator.hugePagesRequested() ? "tensors >= 2 MiB advised" : "off")
+                + " (kernel THP mode: " + NativeAllocator.kernelHugePageMode() + ")");
         result.put("omp_wait_policy", System.getenv().getOrDefault("OMP_WAIT_POLICY", "PASSIVE (set by TorchRuntime)"));
         // The machine may be shared: the load says how much of it this run had.
         result.put("load_average_1m_at_start", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
@@ -193,13 +202,16 @@ public final class BenchUnetCommand implements Callable<Integer> {
 
             Inputs in = new Inputs(config, latent, contextTokens);
             probe.reset();
-            double[] forwardTimes = time(warmup, iterations, () -> Autograd.noGrad(() -> {
+            Timing forwardTimes = time(warmup, iterations, () -> Autograd.noGrad(() -> {
                 try (NDManager step = base.newSubManager()) {
                     unet.forward(in.sample(step), in.timestep(step), in.context(step), in.added(step)).toFloatArray();
                 }
             }));
-            double forward = forwardTimes[0];
-            double forwardCpu = forwardTimes[1];
+            double forward = forwardTimes.wall();
+            double forwardCpu = forwardTimes.cpu();
+            result.put("forward_runs_seconds", forwardTimes.runs());
+            result.put("forward_minor_page_faults", forwardTimes.minorFaults());
+            result.put("forward_kernel_cpu_seconds", forwardTimes.systemSeconds());
             long forwardPeak = probe.read().peakBytes() - weightsResident;
             result.put("forward_process_cpu_seconds", forwardCpu);
             result.put("forward_seconds", forward);
@@ -208,6 +220,13 @@ public final class BenchUnetCommand implements Callable<Integer> {
             result.put("forward_cores_busy", forwardCpu / forward);
             if (profile) {
                 result.put("profile", profileForward(unet, in, base));
+            }
+            if (trace != null && backward.equals("none")) {
+                traceRun(() -> Autograd.noGrad(() -> {
+                    try (NDManager step = base.newSubManager()) {
+                        unet.forward(in.sample(step), in.timestep(step), in.context(step), in.added(step)).toFloatArray();
+                    }
+                }));
             }
 
             if (!backward.equals("none")) {
@@ -218,7 +237,7 @@ public final class BenchUnetCommand implements Callable<Integer> {
                     result.put("backward_mode", backward);
                     result.put("backward_checkpointed", unet.checkpointsBackward(backward.equals("checkpointed")));
                     probe.reset();
-                    double[] bwd = time(warmup, iterations, () -> {
+                    Timing bwd = time(warmup, iterations, () -> {
                         try (NDManager step = base.newSubManager()) {
                             NDArray target = step.randomNormal(new Shape(1, config.outChannels(), latent, latent));
                             NDArray loss = unet.lossAndBackward(in.sample(step), in.timestep(step), in.context(step),
@@ -228,9 +247,23 @@ public final class BenchUnetCommand implements Callable<Integer> {
                             lora.parameters().zeroGradients();
                         }
                     });
-                    result.put("backward_seconds", bwd[0]);
-                    result.put("backward_process_cpu_seconds", bwd[1]);
+                    result.put("backward_seconds", bwd.wall());
+                    result.put("backward_runs_seconds", bwd.runs());
+                    result.put("backward_minor_page_faults", bwd.minorFaults());
+                    result.put("backward_kernel_cpu_seconds", bwd.systemSeconds());
+                    result.put("backward_process_cpu_seconds", bwd.cpu());
                     result.put("backward_peak_bytes_above_weights", probe.read().peakBytes() - weightsResident);
+                    if (trace != null) {
+                        traceRun(() -> {
+                            try (NDManager step = base.newSubManager()) {
+                                NDArray target = step.randomNormal(new Shape(1, config.outChannels(), latent, latent));
+                                unet.lossAndBackward(in.sample(step), in.timestep(step), in.context(step),
+                                        in.added(step), out -> out.sub(target).square().mean(),
+                                        backward.equals("checkpointed")).getFloat();
+                                lora.parameters().zeroGradients();
+                            }
+                        });
+                    }
                     if (backward.equals("plain")) {
                         result.put("graph_bytes_above_weights", graphBytes(unet, in, config, latent, base, probe)
                                 - weightsResident);
@@ -253,7 +286,7 @@ public final class BenchUnetCommand implements Callable<Integer> {
             NDArray t = in.timestep(step);
             NDArray context = in.context(step);
             AddedConditions added = in.added(step);
-            long ticks0 = OpProfile.cpuTicks();
+            long ticks0 = ProcessStat.read().cpuTicks();
             long wall0 = System.nanoTime();
             OpProfile.start();
             try {
@@ -262,7 +295,7 @@ public final class BenchUnetCommand implements Callable<Integer> {
                 totals = OpProfile.stop();
             }
             wall = System.nanoTime() - wall0;
-            ticks = OpProfile.cpuTicks() - ticks0;
+            ticks = ProcessStat.read().cpuTicks() - ticks0;
         }
         Map<String, Object> out = new LinkedHashMap<>();
         long restWall = wall;
@@ -281,7 +314,7 @@ public final class BenchUnetCommand implements Callable<Integer> {
     private static Map<String, Object> kindRow(long wallNanos, long ticks, long calls) {
         Map<String, Object> row = new LinkedHashMap<>();
         double seconds = wallNanos / 1e9;
-        double cpu = ticks / (double) OpProfile.TICKS_PER_SECOND;
+        double cpu = ticks / (double) ProcessStat.TICKS_PER_SECOND;
         row.put("seconds", seconds);
         row.put("cpu_seconds", cpu);
         row.put("cores_busy", seconds > 0 ? cpu / seconds : 0);
@@ -377,24 +410,49 @@ public final class BenchUnetCommand implements Callable<Integer> {
         }
     }
 
-    /** Mean wall-clock and process CPU seconds of the timed runs. */
-    private static double[] time(int warmup, int iterations, Runnable body) {
+    /** Runs {@code body} once under libtorch's profiler and writes its Chrome trace to {@link #trace}. */
+    private void traceRun(Runnable body) {
+        FreeMemory.returnNative();
+        JniUtils.startProfile(false, true, false);
+        long t0 = System.nanoTime();
+        ProcessStat s0 = ProcessStat.read();
+        try {
+            body.run();
+        } finally {
+            JniUtils.stopProfile(trace.toAbsolutePath().toString());
+        }
+        ProcessStat d = ProcessStat.read().since(s0);
+        System.out.printf("traced run: %.3f s (%,d page faults, %.2f s kernel CPU), trace written to %s%n", seconds(t0),
+                d.minorFaults(), d.systemTicks() / (double) ProcessStat.TICKS_PER_SECOND, trace);
+    }
+
+    /** The timed runs: mean wall-clock and process CPU seconds, and each run's wall-clock seconds. */
+    private record Timing(double wall, double cpu, List<Double> runs, long minorFaults, double systemSeconds) {
+    }
+
+    private static Timing time(int warmup, int iterations, Runnable body) {
         for (int i = 0; i < warmup; i++) {
             FreeMemory.returnNative();
             body.run();
         }
         long wall = 0;
         long cpu = 0;
+        List<Double> runs = new ArrayList<>();
+        ProcessStat stat0 = ProcessStat.read();
         for (int i = 0; i < iterations; i++) {
             // As the trainer does before every step, so that a run's peak does not start from the last one's holes.
             FreeMemory.returnNative();
             long cpu0 = processCpuNanos();
             long t0 = System.nanoTime();
             body.run();
-            wall += System.nanoTime() - t0;
+            long run = System.nanoTime() - t0;
+            wall += run;
             cpu += processCpuNanos() - cpu0;
+            runs.add(run / 1e9);
         }
-        return new double[] {wall / 1e9 / iterations, cpu / 1e9 / iterations};
+        ProcessStat stat = ProcessStat.read().since(stat0);
+        return new Timing(wall / 1e9 / iterations, cpu / 1e9 / iterations, runs, stat.minorFaults() / iterations,
+                stat.systemTicks() / (double) ProcessStat.TICKS_PER_SECOND / iterations);
     }
 
     private static long processCpuNanos() {
@@ -411,17 +469,20 @@ public final class BenchUnetCommand implements Callable<Integer> {
                 r.get("resolution"), r.get("latent"), r.get("intra_op_threads"));
         System.out.printf("%-40s %s%n", "kernels", r.get("kernels"));
         System.out.printf("%-40s %s%n", "memory format", r.get("memory_format"));
+        System.out.printf("%-40s %s%n", "huge pages", r.get("huge_pages"));
         System.out.printf("%-40s %s%n", "weights held as", r.get("weights_dtype"));
         System.out.printf("%-40s %.2f GiB%n", "weights (resident)", gib(r.get("weights_resident_bytes")));
         System.out.printf("%-40s %.2f GiB%n", "  loading peak above start", gib(r.get("load_peak_bytes_above_start")));
         System.out.printf("%-40s %.3f s%n", "forward (no grad)", (double) r.get("forward_seconds"));
         System.out.printf("%-40s %.3f GiB%n", "  peak above weights", gib(r.get("forward_peak_bytes_above_weights")));
+        printFaults(r, "forward");
         if (r.containsKey("backward_seconds")) {
             System.out.printf("%-40s %.3f s%n", "forward+backward into LoRA (" + r.get("backward_mode")
                             + ((Boolean) r.get("backward_checkpointed") && r.get("backward_mode").equals("plain")
                             ? ", checkpointed anyway" : "") + ")",
                     (double) r.get("backward_seconds"));
             System.out.printf("%-40s %.3f GiB%n", "  peak above weights", gib(r.get("backward_peak_bytes_above_weights")));
+            printFaults(r, "backward");
             System.out.printf("%-40s %.2f x%n", "  time / forward's",
                     (double) r.get("backward_seconds") / (double) r.get("forward_seconds"));
             if (r.containsKey("graph_bytes_above_weights")) {
@@ -445,6 +506,12 @@ public final class BenchUnetCommand implements Callable<Integer> {
                     (double) v.get("seconds"), 100 * (double) v.get("seconds") / total, (double) v.get("cpu_seconds"),
                     (double) v.get("cores_busy")));
         }
+    }
+
+    /** Per run: the minor page faults and the kernel's CPU time, where fresh memory costs. */
+    private static void printFaults(Map<String, Object> r, String phase) {
+        System.out.printf("%-40s %,d faults, %.2f s kernel CPU%n", "  page faults per run",
+                (long) r.get(phase + "_minor_page_faults"), (double) r.get(phase + "_kernel_cpu_seconds"));
     }
 
     private static double gib(Object bytes) {

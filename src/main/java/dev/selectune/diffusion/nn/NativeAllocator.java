@@ -4,6 +4,10 @@ import com.sun.jna.Function;
 import com.sun.jna.NativeLibrary;
 import com.sun.jna.Platform;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
 /**
  * Sets where glibc's malloc stops reusing freed tensor memory and hands it back to the operating system.
  *
@@ -25,6 +29,12 @@ public final class NativeAllocator {
      * maximum, so the heap's free top above it is trimmed instead of kept.
      */
     public static final int DEFAULT_THRESHOLD_BYTES = 16 << 20;
+    /**
+     * libtorch's own switch (c10's {@code alloc_cpu}, read at its first allocation): with it, every CPU tensor of
+     * 2 MiB or more is advised to transparent huge pages ({@code madvise(MADV_HUGEPAGE)}).
+     */
+    public static final String HUGE_PAGES_VARIABLE = "THP_MEM_ALLOC_ENABLE";
+    private static final Path THP_MODE = Path.of("/sys/kernel/mm/transparent_hugepage/enabled");
     private static final int M_TRIM_THRESHOLD = -1;
     private static final int M_MMAP_THRESHOLD = -3;
     /** The threshold fixed in this process, 0 while glibc's dynamic one is in place (it cannot be restored). */
@@ -41,6 +51,40 @@ public final class NativeAllocator {
         int bytes = thresholdFor(value);
         if (bytes > 0) {
             returnLargeBlocksToOs(bytes);
+        }
+    }
+
+    /**
+     * Asks libtorch to back its tensors of 2 MiB or more with transparent huge pages, unless the environment says
+     * otherwise ({@code THP_MEM_ALLOC_ENABLE=0} turns it off). Must run before libtorch's first allocation.
+     *
+     * <p>Every page a tensor touches for the first time is a page fault, and a forward or a backward touches
+     * gigabytes of fresh memory: freed activations go back to the operating system (above the threshold, or when
+     * trimmed between steps). A huge page is one fault for 512 small ones. Where faults are dear, as on a virtual
+     * machine, this is the difference between a forward that computes and one that waits on the kernel
+     * (docs/training.md, "Transparent huge pages"). Where the kernel's THP mode is {@code never} nothing changes.
+     *
+     * @return true when this set it
+     */
+    public static boolean preferHugePages() {
+        return NativeEnvironment.setUnlessPresent(HUGE_PAGES_VARIABLE, "1");
+    }
+
+    /** Whether libtorch will advise its large tensors to huge pages (the variable as native code sees it). */
+    public static boolean hugePagesRequested() {
+        String value = NativeEnvironment.get(HUGE_PAGES_VARIABLE);
+        return value != null && !value.isBlank() && !value.trim().equals("0");
+    }
+
+    /** The kernel's transparent huge page mode ({@code always}, {@code madvise} or {@code never}), or "unknown". */
+    public static String kernelHugePageMode() {
+        try {
+            String modes = Files.readString(THP_MODE);
+            int open = modes.indexOf('[');
+            int close = modes.indexOf(']', open + 1);
+            return open >= 0 && close > open ? modes.substring(open + 1, close) : "unknown";
+        } catch (IOException | RuntimeException e) {
+            return "unknown";
         }
     }
 

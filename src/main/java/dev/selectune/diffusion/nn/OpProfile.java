@@ -1,8 +1,5 @@
 package dev.selectune.diffusion.nn;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.function.Supplier;
@@ -13,7 +10,7 @@ import java.util.function.Supplier;
  * leave a core idle. Off by default; when off, {@link #time} is one static field read and the call.
  *
  * <p>Times are exclusive: an op timed inside another (the linears inside an attention block) counts for its own
- * kind only. CPU time comes from {@code /proc/self/stat} (utime + stime, in clock ticks of usually 10 ms), read
+ * kind only. CPU time comes from {@link ProcessStat} (utime + stime, in clock ticks of usually 10 ms), read
  * around each op; single short ops are below its resolution, but the sums over a forward's thousands of ops are
  * not. Everything outside a timed op (element-wise glue, reshapes, scopes) is what a caller reports as "other".
  * Profiling is for one thread at a time.
@@ -23,7 +20,6 @@ public final class OpProfile {
     public enum Kind { CONVOLUTION, LINEAR, ATTENTION, NORMALIZATION, ELEMENTWISE, COPIES }
 
     private static volatile boolean enabled;
-    private static final Path STAT = Path.of("/proc/self/stat");
     private static final Map<Kind, long[]> TOTALS = new EnumMap<>(Kind.class);
     /** Wall and CPU time of the ops nested in the one running, to subtract from it. */
     private static long nestedWall;
@@ -61,13 +57,13 @@ public final class OpProfile {
         long outerTicks = nestedTicks;
         nestedWall = 0;
         nestedTicks = 0;
-        long ticks0 = cpuTicks();
+        long ticks0 = ProcessStat.read().cpuTicks();
         long wall0 = System.nanoTime();
         try {
             return op.get();
         } finally {
             long wall = System.nanoTime() - wall0;
-            long ticks = cpuTicks() - ticks0;
+            long ticks = ProcessStat.read().cpuTicks() - ticks0;
             long[] t = TOTALS.computeIfAbsent(kind, k -> new long[3]);
             t[0] += wall - nestedWall;
             t[1] += ticks - nestedTicks;
@@ -77,18 +73,4 @@ public final class OpProfile {
         }
     }
 
-    /** The process's user + system CPU time in clock ticks (all threads). */
-    public static long cpuTicks() {
-        try {
-            String stat = Files.readString(STAT);
-            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-            // After the command name: state is field 3 of the file, utime field 14 and stime field 15.
-            return Long.parseLong(f[11]) + Long.parseLong(f[12]);
-        } catch (IOException | RuntimeException e) {
-            return 0;
-        }
-    }
-
-    /** Clock ticks per second of {@code /proc} times (USER_HZ, 100 on Linux). */
-    public static final int TICKS_PER_SECOND = 100;
 }

@@ -1,8 +1,5 @@
 package dev.selectune.diffusion.nn;
 
-import com.sun.jna.Library;
-import com.sun.jna.Native;
-
 /**
  * Makes libtorch's OpenMP worker threads sleep instead of spin between operations.
  *
@@ -16,20 +13,8 @@ public final class OpenMp {
     private OpenMp() {
     }
 
-    private interface C extends Library {
-        int setenv(String name, String value, int overwrite);
-    }
-
     /** Sets {@code OMP_WAIT_POLICY=PASSIVE} in the process environment unless it is already set; true when set. */
     public static boolean preferPassiveWaiting() {
-        if (System.getenv("OMP_WAIT_POLICY") != null) {
-            return false;
-        }
-        try {
-            return Native.load("c", C.class).setenv("OMP_WAIT_POLICY", "PASSIVE", 0) == 0;
-        } catch (UnsatisfiedLinkError | RuntimeException e) {
-            // Not glibc-like (e.g. Windows): the default policy stays, which is only slower.
-            return false;
-        }
+        return NativeEnvironment.setUnlessPresent("OMP_WAIT_POLICY", "PASSIVE");
     }
 }

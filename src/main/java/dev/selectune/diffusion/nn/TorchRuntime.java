@@ -31,7 +31,8 @@ public final class TorchRuntime {
     }
 
     /**
-     * Initializes the PyTorch engine with passive OpenMP waiting ({@link OpenMp}), glibc's mmap threshold as
+     * Initializes the PyTorch engine with passive OpenMP waiting ({@link OpenMp}), huge pages for large tensors
+     * ({@link NativeAllocator#preferHugePages}), glibc's mmap threshold as
      * {@code SELECTUNE_MALLOC_THRESHOLD} says ({@link NativeAllocator}: unset, 16 MiB; 0, glibc's dynamic default)
      * and the flavor the environment asks for; later calls do nothing.
      */
@@ -39,8 +40,9 @@ public final class TorchRuntime {
         if (initialized) {
             return;
         }
-        // Read once when libtorch loads, so it must come first.
+        // Read once when libtorch loads, so they must come first.
         OpenMp.preferPassiveWaiting();
+        NativeAllocator.preferHugePages();
         // Not a low threshold: that re-faults every activation on every op.
         NativeAllocator.applySetting(setting("SELECTUNE_MALLOC_THRESHOLD"));
         String flavor = setting("PYTORCH_FLAVOR");
