@@ -2,18 +2,11 @@
 # to_q/k/v/out.0) under torch.profiler, written as a Chrome trace to compare op by op with `bench unet --trace`
 # (docs/bench/peer/trace_summary.py reads both). Usage: unet_backward_trace.py OUT.json [resolution] [cl]
 import os, sys, torch
-sys.path.insert(0, os.environ.get("DIFFUSERS_SRC", "diffusers/src"))
-from diffusers import UNet2DConditionModel
-from peft import LoraConfig
+from sd15_unet import sd15_unet
 from torch.profiler import profile, ProfilerActivity
 torch.manual_seed(0)
 out = sys.argv[1]; res = int(sys.argv[2]) if len(sys.argv) > 2 else 512
-unet = UNet2DConditionModel(sample_size=64, cross_attention_dim=768, attention_head_dim=8,
-    block_out_channels=(320, 640, 1280, 1280), layers_per_block=2,
-    down_block_types=("CrossAttnDownBlock2D",)*3 + ("DownBlock2D",),
-    up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",)*3)
-unet.requires_grad_(False)
-unet.add_adapter(LoraConfig(r=4, lora_alpha=4, init_lora_weights="gaussian", target_modules=["to_k", "to_q", "to_v", "to_out.0"]))
+unet = sd15_unet(lora=True)
 x = torch.randn(1, 4, res // 8, res // 8); t = torch.tensor([500]); c = torch.randn(1, 77, 768); target = torch.randn_like(x)
 if "cl" in sys.argv[3:]:
     unet = unet.to(memory_format=torch.channels_last); x = x.contiguous(memory_format=torch.channels_last)

@@ -1,14 +1,7 @@
 import sys, time, os, resource, torch
-sys.path.insert(0, os.environ.get("DIFFUSERS_SRC", "diffusers/src"))
-from diffusers import UNet2DConditionModel
-from peft import LoraConfig
+from sd15_unet import sd15_unet
 torch.manual_seed(0)
-unet = UNet2DConditionModel(sample_size=64, cross_attention_dim=768, attention_head_dim=8,
-    block_out_channels=(320, 640, 1280, 1280), layers_per_block=2,
-    down_block_types=("CrossAttnDownBlock2D",)*3 + ("DownBlock2D",),
-    up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",)*3)
-unet.requires_grad_(False)
-unet.add_adapter(LoraConfig(r=4, lora_alpha=4, init_lora_weights="gaussian", target_modules=["to_k", "to_q", "to_v", "to_out.0"]))
+unet = sd15_unet(lora=True)
 mode = sys.argv[1] if len(sys.argv) > 1 else "default"
 x = torch.randn(1, 4, 64, 64); t = torch.tensor([500]); c = torch.randn(1, 77, 768); target = torch.randn(1, 4, 64, 64)
 if mode == "cl":

@@ -1,13 +1,9 @@
 # Peer measurement: diffusers' SD1.5 UNet on torch (random fp32 weights), no-grad forward at 512 px, by op kind.
 import os, sys, time, json, resource, torch
-sys.path.insert(0, os.environ.get("DIFFUSERS_SRC", "diffusers/src"))
-from diffusers import UNet2DConditionModel
+from sd15_unet import sd15_unet
 torch.manual_seed(0)
 res = int(sys.argv[1]) if len(sys.argv) > 1 else 512
-unet = UNet2DConditionModel(sample_size=64, cross_attention_dim=768, attention_head_dim=8,
-    block_out_channels=(320, 640, 1280, 1280), layers_per_block=2,
-    down_block_types=("CrossAttnDownBlock2D",)*3 + ("DownBlock2D",),
-    up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",)*3).eval()
+unet = sd15_unet().eval()
 x = torch.randn(1, 4, res // 8, res // 8); t = torch.tensor([500]); c = torch.randn(1, 77, 768)
 a = torch.randn(2048, 2048); b = torch.randn(2048, 2048)
 for _ in range(2): a @ b

@@ -202,11 +202,12 @@ public final class BenchUnetCommand implements Callable<Integer> {
 
             Inputs in = new Inputs(config, latent, contextTokens);
             probe.reset();
-            Timing forwardTimes = time(warmup, iterations, () -> Autograd.noGrad(() -> {
+            Runnable forwardRun = () -> Autograd.noGrad(() -> {
                 try (NDManager step = base.newSubManager()) {
                     unet.forward(in.sample(step), in.timestep(step), in.context(step), in.added(step)).toFloatArray();
                 }
-            }));
+            });
+            Timing forwardTimes = time(warmup, iterations, forwardRun);
             double forward = forwardTimes.wall();
             double forwardCpu = forwardTimes.cpu();
             result.put("forward_runs_seconds", forwardTimes.runs());
@@ -222,11 +223,7 @@ public final class BenchUnetCommand implements Callable<Integer> {
                 result.put("profile", profileForward(unet, in, base));
             }
             if (trace != null && backward.equals("none")) {
-                traceRun(() -> Autograd.noGrad(() -> {
-                    try (NDManager step = base.newSubManager()) {
-                        unet.forward(in.sample(step), in.timestep(step), in.context(step), in.added(step)).toFloatArray();
-                    }
-                }));
+                traceRun(forwardRun);
             }
 
             if (!backward.equals("none")) {
@@ -237,7 +234,7 @@ public final class BenchUnetCommand implements Callable<Integer> {
                     result.put("backward_mode", backward);
                     result.put("backward_checkpointed", unet.checkpointsBackward(backward.equals("checkpointed")));
                     probe.reset();
-                    Timing bwd = time(warmup, iterations, () -> {
+                    Runnable backwardRun = () -> {
                         try (NDManager step = base.newSubManager()) {
                             NDArray target = step.randomNormal(new Shape(1, config.outChannels(), latent, latent));
                             NDArray loss = unet.lossAndBackward(in.sample(step), in.timestep(step), in.context(step),
@@ -246,7 +243,8 @@ public final class BenchUnetCommand implements Callable<Integer> {
                             loss.getFloat();
                             lora.parameters().zeroGradients();
                         }
-                    });
+                    };
+                    Timing bwd = time(warmup, iterations, backwardRun);
                     result.put("backward_seconds", bwd.wall());
                     result.put("backward_runs_seconds", bwd.runs());
                     result.put("backward_minor_page_faults", bwd.minorFaults());
@@ -254,15 +252,7 @@ public final class BenchUnetCommand implements Callable<Integer> {
                     result.put("backward_process_cpu_seconds", bwd.cpu());
                     result.put("backward_peak_bytes_above_weights", probe.read().peakBytes() - weightsResident);
                     if (trace != null) {
-                        traceRun(() -> {
-                            try (NDManager step = base.newSubManager()) {
-                                NDArray target = step.randomNormal(new Shape(1, config.outChannels(), latent, latent));
-                                unet.lossAndBackward(in.sample(step), in.timestep(step), in.context(step),
-                                        in.added(step), out -> out.sub(target).square().mean(),
-                                        backward.equals("checkpointed")).getFloat();
-                                lora.parameters().zeroGradients();
-                            }
-                        });
+                        traceRun(backwardRun);
                     }
                     if (backward.equals("plain")) {
                         result.put("graph_bytes_above_weights", graphBytes(unet, in, config, latent, base, probe)
@@ -423,7 +413,7 @@ public final class BenchUnetCommand implements Callable<Integer> {
         }
         ProcessStat d = ProcessStat.read().since(s0);
         System.out.printf("traced run: %.3f s (%,d page faults, %.2f s kernel CPU), trace written to %s%n", seconds(t0),
-                d.minorFaults(), d.systemTicks() / (double) ProcessStat.TICKS_PER_SECOND, trace);
+                d.minorFaults(), d.systemSeconds(), trace);
     }
 
     /** The timed runs: mean wall-clock and process CPU seconds, and each run's wall-clock seconds. */
@@ -452,7 +442,7 @@ public final class BenchUnetCommand implements Callable<Integer> {
         }
         ProcessStat stat = ProcessStat.read().since(stat0);
         return new Timing(wall / 1e9 / iterations, cpu / 1e9 / iterations, runs, stat.minorFaults() / iterations,
-                stat.systemTicks() / (double) ProcessStat.TICKS_PER_SECOND / iterations);
+                stat.systemSeconds() / iterations);
     }
 
     private static long processCpuNanos() {

@@ -70,10 +70,12 @@ public final class NativeAllocator {
         return NativeEnvironment.setUnlessPresent(HUGE_PAGES_VARIABLE, "1");
     }
 
-    /** Whether libtorch will advise its large tensors to huge pages (the variable as native code sees it). */
+    /**
+     * Whether libtorch will advise its large tensors to huge pages: the variable as native code sees it, read as c10's
+     * {@code check_env} reads it (exactly "1" is on; "0" and anything else, which it warns about, are off).
+     */
     public static boolean hugePagesRequested() {
-        String value = NativeEnvironment.get(HUGE_PAGES_VARIABLE);
-        return value != null && !value.isBlank() && !value.trim().equals("0");
+        return "1".equals(NativeEnvironment.get(HUGE_PAGES_VARIABLE));
     }
 
     /** The kernel's transparent huge page mode ({@code always}, {@code madvise} or {@code never}), or "unknown". */

@@ -35,7 +35,8 @@ final class NativeEnvironment {
      *     which leaves libtorch's own default
      */
     static boolean setUnlessPresent(String name, String value) {
-        if (System.getenv(name) != null) {
+        // The native environment, not System.getenv's copy: an earlier setUnlessPresent is only there.
+        if (get(name) != null) {
             return false;
         }
         try {

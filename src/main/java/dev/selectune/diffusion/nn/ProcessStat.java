@@ -32,6 +32,11 @@ public record ProcessStat(long userTicks, long systemTicks, long minorFaults) {
         return userTicks + systemTicks;
     }
 
+    /** The kernel's CPU time in seconds: where page faults are paid. */
+    public double systemSeconds() {
+        return systemTicks / (double) TICKS_PER_SECOND;
+    }
+
     /** The counters accrued since {@code earlier}. */
     public ProcessStat since(ProcessStat earlier) {
         return new ProcessStat(userTicks - earlier.userTicks, systemTicks - earlier.systemTicks,

@@ -7,10 +7,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledOnOs;
 import org.junit.jupiter.api.condition.OS;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -25,7 +21,7 @@ class MallocPolicyTest {
     private static final int ROUNDS = 30;
 
     @Test
-    void aReallocatedActivationIsNotFaultedInAgain() throws IOException {
+    void aReallocatedActivationIsNotFaultedInAgain() {
         TorchRuntime.initialize();
         assertEquals(NativeAllocator.DEFAULT_THRESHOLD_BYTES, NativeAllocator.fixedThresholdBytes(),
                 "SELECTUNE_MALLOC_THRESHOLD is set for this test run");
@@ -33,12 +29,12 @@ class MallocPolicyTest {
             for (int i = 0; i < 3; i++) {
                 m.ones(new Shape(FLOATS)).close();
             }
-            long before = minorFaults();
+            long before = ProcessStat.read().minorFaults();
             for (int i = 0; i < ROUNDS; i++) {
                 NDArray a = m.ones(new Shape(FLOATS));
                 a.close();
             }
-            long faults = minorFaults() - before;
+            long faults = ProcessStat.read().minorFaults() - before;
             long pagesPerTensor = FLOATS * 4L / 4096;
             // A fixed 256 KiB threshold faults every tensor's pages in again, ROUNDS x pagesPerTensor and a few
             // more; the default threshold (as glibc's dynamic one) about a quarter of that.
@@ -47,10 +43,4 @@ class MallocPolicyTest {
         }
     }
 
-    /** Field 10 of /proc/self/stat: minor faults of the whole process. */
-    private static long minorFaults() throws IOException {
-        String stat = Files.readString(Path.of("/proc/self/stat"));
-        String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-        return Long.parseLong(fields[7]);
-    }
 }
