@@ -9,6 +9,7 @@ import ai.djl.pytorch.jni.JniUtils;
 import com.google.gson.GsonBuilder;
 import dev.selectune.diffusion.lora.LoraNetwork;
 import dev.selectune.diffusion.nn.Autograd;
+import dev.selectune.diffusion.nn.ConstantPages;
 import dev.selectune.diffusion.nn.Kernels;
 import dev.selectune.diffusion.nn.MemoryFormat;
 import dev.selectune.diffusion.nn.NativeAllocator;
@@ -135,6 +136,9 @@ public final class BenchUnetCommand implements Callable<Integer> {
         result.put("malloc_mmap_threshold_bytes", fixed > 0 ? fixed : "glibc default (dynamic)");
         result.put("huge_pages", (NativeAllocator.hugePagesRequested() ? "tensors >= 2 MiB advised" : "off")
                 + " (kernel THP mode: " + NativeAllocator.kernelHugePageMode() + ")");
+        ConstantPages.Kept kept = ConstantPages.kept();
+        result.put("constant_pages", kept == null ? "not kept (" + ConstantPages.SETTING + "=0, or nothing to keep)"
+                : kept.toString());
         result.put("omp_wait_policy", System.getenv().getOrDefault("OMP_WAIT_POLICY", "PASSIVE (set by TorchRuntime)"));
         // The machine may be shared: the load says how much of it this run had.
         result.put("load_average_1m_at_start", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
@@ -460,6 +464,7 @@ public final class BenchUnetCommand implements Callable<Integer> {
         System.out.printf("%-40s %s%n", "kernels", r.get("kernels"));
         System.out.printf("%-40s %s%n", "memory format", r.get("memory_format"));
         System.out.printf("%-40s %s%n", "huge pages", r.get("huge_pages"));
+        System.out.printf("%-40s %s%n", "libtorch constant pages", r.get("constant_pages"));
         System.out.printf("%-40s %s%n", "weights held as", r.get("weights_dtype"));
         System.out.printf("%-40s %.2f GiB%n", "weights (resident)", gib(r.get("weights_resident_bytes")));
         System.out.printf("%-40s %.2f GiB%n", "  loading peak above start", gib(r.get("load_peak_bytes_above_start")));

@@ -33,8 +33,9 @@ public final class TorchRuntime {
     /**
      * Initializes the PyTorch engine with passive OpenMP waiting ({@link OpenMp}), huge pages for large tensors
      * ({@link NativeAllocator#preferHugePages}), glibc's mmap threshold as
-     * {@code SELECTUNE_MALLOC_THRESHOLD} says ({@link NativeAllocator}: unset, 16 MiB; 0, glibc's dynamic default)
-     * and the flavor the environment asks for; later calls do nothing.
+     * {@code SELECTUNE_MALLOC_THRESHOLD} says ({@link NativeAllocator}: unset, 16 MiB; 0, glibc's dynamic default),
+     * the flavor the environment asks for, and its constant pages kept in use ({@link ConstantPages}); later calls do
+     * nothing.
      */
     public static synchronized void initialize() {
         if (initialized) {
@@ -60,6 +61,7 @@ public final class TorchRuntime {
             if (wantsCuda && engine.getGpuCount() == 0) {
                 LOG.warn("PYTORCH_FLAVOR={} but no GPU is visible: training will run on the CPU", flavor);
             }
+            ConstantPages.start(setting(ConstantPages.SETTING));
         } finally {
             thread.setContextClassLoader(previous);
         }
