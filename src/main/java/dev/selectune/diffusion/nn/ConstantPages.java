@@ -60,12 +60,11 @@ public final class ConstantPages {
     }
 
     /**
-     * Starts the keeper as {@code setting} asks (null: {@link #DEFAULT_INTERVAL_MS}; 0: off), once per process, after
-     * libtorch is loaded. Where there is nothing to keep (not Linux, no {@code libtorch_cpu} mapped, no
-     * {@code .rodata}) it logs why and does nothing.
+     * Starts the keeper with a sweep every {@code interval} ms (0: off), once per process, after libtorch is loaded.
+     * Where there is nothing to keep (not Linux, no {@code libtorch_cpu} mapped, no {@code .rodata}) it logs why and
+     * does nothing.
      */
-    static synchronized void start(String setting) {
-        long interval = intervalFor(setting);
+    static synchronized void start(long interval) {
         if (kept != null || interval == 0 || !Platform.isLinux()) {
             return;
         }

@@ -41,6 +41,7 @@ public final class TorchRuntime {
         if (initialized) {
             return;
         }
+        long constantPagesInterval = ConstantPages.intervalFor(setting(ConstantPages.SETTING));
         // Read once when libtorch loads, so they must come first.
         OpenMp.preferPassiveWaiting();
         NativeAllocator.preferHugePages();
@@ -61,7 +62,7 @@ public final class TorchRuntime {
             if (wantsCuda && engine.getGpuCount() == 0) {
                 LOG.warn("PYTORCH_FLAVOR={} but no GPU is visible: training will run on the CPU", flavor);
             }
-            ConstantPages.start(setting(ConstantPages.SETTING));
+            ConstantPages.start(constantPagesInterval);
         } finally {
             thread.setContextClassLoader(previous);
         }
