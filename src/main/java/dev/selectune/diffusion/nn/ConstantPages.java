@@ -21,8 +21,8 @@ import java.nio.file.StandardOpenOption;
  * constants with a mask that is almost always all off. A masked-off load does not set its page's accessed bit, and
  * once the kernel has cleared that bit (reclaim and DAMON's monitoring clear it on hosts that reclaim memory
  * proactively), every such load takes a microcode assist until an ordinary load sets the bit again. The backward
- * then runs most steps up to twice as slow, and nothing in the process ever repairs it; libtorch's own profiler did
- * by accident, as its hash tables share such a page (docs/training.md, "Constant pages").
+ * then runs most steps up to twice as slow, and nothing in the process repairs it (libtorch's profiler did, by
+ * accident: its hash tables read such a page on every op; docs/training.md, "Constant pages").
  *
  * <p>So a daemon thread reads one byte of every 4 KiB page of {@code libtorch_cpu}'s {@code .rodata} every
  * {@code SELECTUNE_CONSTANT_PAGES_MS} milliseconds ({@link #DEFAULT_INTERVAL_MS}; 0 turns it off). The pages are file
