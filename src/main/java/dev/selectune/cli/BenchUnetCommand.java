@@ -23,6 +23,7 @@ import dev.selectune.diffusion.unet.UNet2DConditionModel;
 import dev.selectune.diffusion.unet.UNetConfig;
 import dev.selectune.diffusion.unet.UNetFlops;
 import dev.selectune.training.memory.FreeMemory;
+import dev.selectune.training.memory.HeapTrimming;
 import dev.selectune.training.memory.MemoryProbe;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -61,6 +62,11 @@ public final class BenchUnetCommand implements Callable<Integer> {
 
     @Option(names = "--iterations", defaultValue = "2", description = "timed runs per phase (the mean is reported)")
     int iterations;
+
+    @Option(names = "--trim-after-growth-mib", description = "trim malloc's free pages before a run once they have "
+            + "raised a run's peak this much, as the trainer does between steps of one strategy (default: the "
+            + "trainer's); 0 trims before every run")
+    Long trimAfterGrowthMib;
 
     @Option(names = "--lora-rank", defaultValue = "4")
     int loraRank;
@@ -134,6 +140,7 @@ public final class BenchUnetCommand implements Callable<Integer> {
         // What is in force, not what was asked: the runtime may have fixed a threshold before this command ran.
         int fixed = NativeAllocator.fixedThresholdBytes();
         result.put("malloc_mmap_threshold_bytes", fixed > 0 ? fixed : "glibc default (dynamic)");
+        result.put("trim_after_peak_growth_bytes", trimAfterGrowthBytes());
         result.put("huge_pages", (NativeAllocator.hugePagesRequested() ? "tensors >= 2 MiB advised" : "off")
                 + " (kernel THP mode: " + NativeAllocator.kernelHugePageMode() + ")");
         ConstantPages.Kept kept = ConstantPages.kept();
@@ -217,6 +224,7 @@ public final class BenchUnetCommand implements Callable<Integer> {
             result.put("forward_runs_seconds", forwardTimes.runs());
             result.put("forward_minor_page_faults", forwardTimes.minorFaults());
             result.put("forward_kernel_cpu_seconds", forwardTimes.systemSeconds());
+            result.put("forward_trimmed_runs", forwardTimes.trimmedRuns());
             long forwardPeak = probe.read().peakBytes() - weightsResident;
             result.put("forward_process_cpu_seconds", forwardCpu);
             result.put("forward_seconds", forward);
@@ -253,6 +261,7 @@ public final class BenchUnetCommand implements Callable<Integer> {
                     result.put("backward_runs_seconds", bwd.runs());
                     result.put("backward_minor_page_faults", bwd.minorFaults());
                     result.put("backward_kernel_cpu_seconds", bwd.systemSeconds());
+                    result.put("backward_trimmed_runs", bwd.trimmedRuns());
                     result.put("backward_process_cpu_seconds", bwd.cpu());
                     result.put("backward_peak_bytes_above_weights", probe.read().peakBytes() - weightsResident);
                     if (trace != null) {
@@ -420,22 +429,28 @@ public final class BenchUnetCommand implements Callable<Integer> {
                 d.minorFaults(), d.systemSeconds(), trace);
     }
 
-    /** The timed runs: mean wall-clock and process CPU seconds, and each run's wall-clock seconds. */
-    private record Timing(double wall, double cpu, List<Double> runs, long minorFaults, double systemSeconds) {
+    /**
+     * The timed runs: mean wall-clock and process CPU seconds, each run's wall-clock seconds, and how many timed runs
+     * began with a trim of malloc's free pages.
+     */
+    private record Timing(double wall, double cpu, List<Double> runs, long minorFaults, double systemSeconds,
+                          int trimmedRuns) {
     }
 
-    private static Timing time(int warmup, int iterations, Runnable body) {
+    private Timing time(int warmup, int iterations, Runnable body) {
+        // As the trainer trims between steps of one strategy: the runs of a phase are steps of one kind.
+        HeapTrimming trimming = new HeapTrimming(MemoryProbe.cpu(), trimAfterGrowthBytes());
         for (int i = 0; i < warmup; i++) {
-            FreeMemory.returnNative();
+            trimming.beforeStep(body);
             body.run();
         }
         long wall = 0;
         long cpu = 0;
         List<Double> runs = new ArrayList<>();
         ProcessStat stat0 = ProcessStat.read();
+        int trims0 = trimming.trims();
         for (int i = 0; i < iterations; i++) {
-            // As the trainer does before every step, so that a run's peak does not start from the last one's holes.
-            FreeMemory.returnNative();
+            trimming.beforeStep(body);
             long cpu0 = processCpuNanos();
             long t0 = System.nanoTime();
             body.run();
@@ -446,7 +461,11 @@ public final class BenchUnetCommand implements Callable<Integer> {
         }
         ProcessStat stat = ProcessStat.read().since(stat0);
         return new Timing(wall / 1e9 / iterations, cpu / 1e9 / iterations, runs, stat.minorFaults() / iterations,
-                stat.systemSeconds() / iterations);
+                stat.systemSeconds() / iterations, trimming.trims() - trims0);
+    }
+
+    private long trimAfterGrowthBytes() {
+        return trimAfterGrowthMib == null ? HeapTrimming.DEFAULT_PEAK_GROWTH_BYTES : trimAfterGrowthMib << 20;
     }
 
     private static long processCpuNanos() {
@@ -465,6 +484,9 @@ public final class BenchUnetCommand implements Callable<Integer> {
         System.out.printf("%-40s %s%n", "memory format", r.get("memory_format"));
         System.out.printf("%-40s %s%n", "huge pages", r.get("huge_pages"));
         System.out.printf("%-40s %s%n", "libtorch constant pages", r.get("constant_pages"));
+        System.out.printf("%-40s %s%n", "malloc trims", (long) r.get("trim_after_peak_growth_bytes") == 0
+                ? "before every run" : "when a phase starts, and once free pages raise a run's peak by "
+                + ((long) r.get("trim_after_peak_growth_bytes") >> 20) + " MiB");
         System.out.printf("%-40s %s%n", "weights held as", r.get("weights_dtype"));
         System.out.printf("%-40s %.2f GiB%n", "weights (resident)", gib(r.get("weights_resident_bytes")));
         System.out.printf("%-40s %.2f GiB%n", "  loading peak above start", gib(r.get("load_peak_bytes_above_start")));
@@ -505,8 +527,9 @@ public final class BenchUnetCommand implements Callable<Integer> {
 
     /** Per run: the minor page faults and the kernel's CPU time, where fresh memory costs. */
     private static void printFaults(Map<String, Object> r, String phase) {
-        System.out.printf("%-40s %,d faults, %.2f s kernel CPU%n", "  page faults per run",
-                (long) r.get(phase + "_minor_page_faults"), (double) r.get(phase + "_kernel_cpu_seconds"));
+        System.out.printf("%-40s %,d faults, %.2f s kernel CPU; %d of the timed runs trimmed first%n",
+                "  page faults per run", (long) r.get(phase + "_minor_page_faults"),
+                (double) r.get(phase + "_kernel_cpu_seconds"), (int) r.get(phase + "_trimmed_runs"));
     }
 
     private static double gib(Object bytes) {

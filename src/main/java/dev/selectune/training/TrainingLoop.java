@@ -12,6 +12,7 @@ import dev.selectune.diffusion.schedulers.DDPMScheduler;
 import dev.selectune.training.data.Conditioning;
 import dev.selectune.training.data.TrainingData;
 import dev.selectune.training.memory.FreeMemory;
+import dev.selectune.training.memory.HeapTrimming;
 import dev.selectune.training.memory.MemoryProbe;
 import dev.selectune.training.optim.AdamW;
 import dev.selectune.training.optim.GradientClipping;
@@ -52,6 +53,7 @@ public final class TrainingLoop {
     private final StrategyChooser chooser;
     private final AdamW adam;
     private final MeZO mezo;
+    private final HeapTrimming heapTrimming;
 
     /** What the loop did. {@code history} holds every step of the job, including those before a resume. */
     public record Outcome(int stepsDone, int bpSteps, int zoSteps, double finalLoss, MemorySummary memory,
@@ -73,6 +75,7 @@ public final class TrainingLoop {
         this.adam = new AdamW(params.masters(), stateManager, config.learningRate(), config.adamBeta1(),
                 config.adamBeta2(), config.adamEpsilon(), config.weightDecay());
         this.mezo = new MeZO(config.zoEpsilon(), config.zoLearningRate(), config.zoPerturbations());
+        this.heapTrimming = HeapTrimming.defaults(probe);
     }
 
     public Outcome run(StepListener listener, CancellationToken cancel, CheckpointStore checkpoints) {
@@ -99,17 +102,17 @@ public final class TrainingLoop {
     }
 
     private StepReport step(int step) {
-        // Small tensors freed by the previous step (or by the VAE and text encoders before the first) stay resident
-        // in malloc's arenas until trimmed; trimmed, this step's peak starts from the weights and is its own.
-        FreeMemory.returnNative();
-        probe.reset();
-        long started = System.nanoTime();
         SplittableRandom random = StepRandom.forStep(seed, step);
         TrainingData.Latents image = data.images().get(random.nextInt(data.images().size()));
         boolean flip = image.hasFlips() && random.nextBoolean();
         int t = random.nextInt(scheduler.numTrainTimesteps());
         double pZo = chooser.pZo(step - 1, t);
         Strategy strategy = chooser.choose(pZo, random.nextDouble());
+        // Small tensors freed by earlier steps (or by the VAE and text encoders before the first) stay resident in
+        // malloc's arenas until trimmed: always trimmed when the strategy changes, so that a step's peak is its own.
+        heapTrimming.beforeStep(strategy);
+        probe.reset();
+        long started = System.nanoTime();
         boolean low = strategy == Strategy.BP_LOW;
         double loss;
         try (NDManager stepManager = stateManager.newSubManager()) {
