@@ -64,8 +64,8 @@ public final class BenchUnetCommand implements Callable<Integer> {
     int iterations;
 
     @Option(names = "--trim-after-growth-mib", description = "trim malloc's free pages before a run once they have "
-            + "raised a run's peak this much, as the trainer does between steps of one strategy (default: the "
-            + "trainer's); 0 trims before every run")
+            + "raised a run's peak this much, as the trainer does between BP-high steps (default: the trainer's); 0 "
+            + "trims before every run, as the trainer does before BP-low and ZO-high steps")
     Long trimAfterGrowthMib;
 
     @Option(names = "--lora-rank", defaultValue = "4")

@@ -109,8 +109,11 @@ public final class TrainingLoop {
         double pZo = chooser.pZo(step - 1, t);
         Strategy strategy = chooser.choose(pZo, random.nextDouble());
         // Small tensors freed by earlier steps (or by the VAE and text encoders before the first) stay resident in
-        // malloc's arenas until trimmed: always trimmed when the strategy changes, so that a step's peak is its own.
-        heapTrimming.beforeStep(strategy);
+        // malloc's arenas until trimmed: trimmed when the strategy changes, so that a step's peak is its own. Only
+        // BP-high steps keep the last one's holes: there a trim costs the next step seconds of page faults, while
+        // BP-low is the step whose peak the method exists to keep low and refaults far less (docs/training.md,
+        // "Trimming between steps").
+        heapTrimming.beforeStep(strategy, strategy == Strategy.BP_HIGH);
         probe.reset();
         long started = System.nanoTime();
         boolean low = strategy == Strategy.BP_LOW;

@@ -10,7 +10,7 @@ import java.util.Objects;
  * page it touches again: a forward with grad at 512 px touches some 180,000 small pages that a trim has just
  * returned, and on a virtual machine that is seconds of kernel time a step. A step of the same kind as the last one
  * allocates the same tensors in the same order, so it reuses the holes the last one left: between steps the process
- * keeps about its peak resident, as a caching allocator does, and the next peak is hardly higher. This trims when
+ * keeps about its peak resident, as a caching allocator does, and the next peak is only a little higher. This trims when
  * the kind changes (a ZO step would otherwise start its peak from a BP step's holes), and when fragmentation has
  * raised a step's peak more than {@code peakGrowthBytes} above the peak of the first step after the last trim.
  * {@code peakGrowthBytes} = 0 trims before every step. docs/training.md ("Trimming between steps") has the
@@ -49,8 +49,16 @@ public final class HeapTrimming {
      * @return whether it trimmed
      */
     public boolean beforeStep(Object kind) {
+        return beforeStep(kind, true);
+    }
+
+    /**
+     * As {@link #beforeStep(Object)}, for a caller that wants some kinds of step to start from a trimmed heap
+     * anyway ({@code keepHoles} false).
+     */
+    public boolean beforeStep(Object kind, boolean keepHoles) {
         Objects.requireNonNull(kind, "kind");
-        boolean trim = peakGrowthBytes == 0 || !kind.equals(lastKind) || probe.isGpu() || peakGrew();
+        boolean trim = !keepHoles || peakGrowthBytes == 0 || !kind.equals(lastKind) || probe.isGpu() || peakGrew();
         lastKind = kind;
         trimmedBeforeLastStep = trim;
         if (trim) {

@@ -55,6 +55,16 @@ class HeapTrimmingTest {
     }
 
     @Test
+    void aStepThatWantsATrimmedHeapGetsOne() {
+        HeapTrimming trimming = new HeapTrimming(probe, ALLOWANCE);
+        assertTrue(step(trimming, "bp"));
+        assertFalse(step(trimming, "bp"));
+        boolean trimmed = trimming.beforeStep("bp", false);
+        probe.reset();
+        assertTrue(trimmed);
+    }
+
+    @Test
     void zeroAllowanceTrimsBeforeEveryStep() {
         HeapTrimming trimming = new HeapTrimming(probe, 0);
         for (int i = 0; i < 3; i++) {
