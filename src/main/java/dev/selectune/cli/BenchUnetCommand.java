@@ -116,6 +116,9 @@ public final class BenchUnetCommand implements Callable<Integer> {
         if (!backward.equals("checkpointed") && !backward.equals("plain") && !backward.equals("none")) {
             throw new IllegalArgumentException("--backward must be checkpointed, plain or none, got " + backward);
         }
+        if (trimAfterGrowthMib != null && trimAfterGrowthMib < 0) {
+            throw new IllegalArgumentException("--trim-after-growth-mib must be >= 0, got " + trimAfterGrowthMib);
+        }
         Kernels.setMode(Kernels.Mode.parse(kernels));
         if (mallocThreshold > 0) {
             NativeAllocator.returnLargeBlocksToOs(mallocThreshold);

@@ -383,12 +383,14 @@ class GenerationFlowTest extends ServiceTestBase {
             await(() -> jdbc.queryForObject("select step from jobs where id = ?", Integer.class, job) >= 2, TIMEOUT);
             String id = id(create(ACME, "{\"base_model\": \"tiny-sd15\", \"prompt\": \"a dog\", \"steps\": 2,"
                     + " \"width\": 16, \"height\": 16}", null).andExpect(status().isCreated()));
+            // Counted from when the 201 came back, not from created_at: the row is stamped when its transaction
+            // starts and seen by the worker only once it commits, and a tiny training step is shorter than that.
+            Timestamp visible = jdbc.queryForObject("select clock_timestamp()", Timestamp.class);
             awaitGeneration(id, "succeeded");
             Map<String, Object> g = jdbc.queryForMap("select created_at, finished_at, worker_id from generations"
                     + " where id = ?", id);
             Integer stepsBetween = jdbc.queryForObject("select count(*) from job_metrics where job_id = ?"
-                    + " and created_at > ? and created_at < ?", Integer.class, job, g.get("created_at"),
-                    g.get("finished_at"));
+                    + " and created_at > ? and created_at < ?", Integer.class, job, visible, g.get("finished_at"));
             assertThat(stepsBetween).isLessThanOrEqualTo(1);
             Map<String, Object> j = jdbc.queryForMap("select status, worker_id, step from jobs where id = ?", job);
             assertThat(j.get("worker_id")).isEqualTo(g.get("worker_id"));

@@ -7,8 +7,8 @@ import java.util.Objects;
  * ({@link FreeMemory#returnNative()}).
  *
  * <p>Trimming before every step keeps each step's peak its own, but it costs the next step a page fault for every
- * page it touches again: a forward with grad at 512 px touches some 180,000 small pages that a trim has just
- * returned, and on a virtual machine that is seconds of kernel time a step. A step of the same kind as the last one
+ * page it touches again: a forward with grad faults most of its activations back in, page by page, and on a
+ * virtual machine that is seconds of kernel time a step. A step of the same kind as the last one
  * allocates the same tensors in the same order, so it reuses the holes the last one left: between steps the process
  * keeps about its peak resident, as a caching allocator does, and the next peak is only a little higher. This trims when
  * the kind changes (a ZO step would otherwise start its peak from a BP step's holes), and when fragmentation has
@@ -21,7 +21,7 @@ import java.util.Objects;
  * largest peak so far, which bounds the growth the same way.
  */
 public final class HeapTrimming {
-    /** How far fragmentation may raise a step's peak before a trim (a 512 px step with grad adds about 0.2 GiB). */
+    /** How far fragmentation may raise a step's peak before a trim: above what it settles at for a 512 px BP step. */
     public static final long DEFAULT_PEAK_GROWTH_BYTES = 256L << 20;
 
     private final MemoryProbe probe;
