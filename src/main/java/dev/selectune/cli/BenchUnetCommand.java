@@ -221,7 +221,7 @@ public final class BenchUnetCommand implements Callable<Integer> {
                     unet.forward(in.sample(step), in.timestep(step), in.context(step), in.added(step)).toFloatArray();
                 }
             });
-            Timing forwardTimes = time(warmup, iterations, forwardRun);
+            Timing forwardTimes = time(warmup, iterations, forwardRun, probe);
             double forward = forwardTimes.wall();
             double forwardCpu = forwardTimes.cpu();
             result.put("forward_runs_seconds", forwardTimes.runs());
@@ -259,7 +259,7 @@ public final class BenchUnetCommand implements Callable<Integer> {
                             lora.parameters().zeroGradients();
                         }
                     };
-                    Timing bwd = time(warmup, iterations, backwardRun);
+                    Timing bwd = time(warmup, iterations, backwardRun, probe);
                     result.put("backward_seconds", bwd.wall());
                     result.put("backward_runs_seconds", bwd.runs());
                     result.put("backward_minor_page_faults", bwd.minorFaults());
@@ -440,9 +440,9 @@ public final class BenchUnetCommand implements Callable<Integer> {
                           int trimmedRuns) {
     }
 
-    private Timing time(int warmup, int iterations, Runnable body) {
+    private Timing time(int warmup, int iterations, Runnable body, MemoryProbe probe) {
         // As the trainer trims between steps of one strategy: the runs of a phase are steps of one kind.
-        HeapTrimming trimming = new HeapTrimming(MemoryProbe.cpu(), trimAfterGrowthBytes());
+        HeapTrimming trimming = new HeapTrimming(probe, trimAfterGrowthBytes());
         for (int i = 0; i < warmup; i++) {
             trimming.beforeStep(body);
             body.run();

@@ -22,7 +22,7 @@ public final class FreeMemory {
     private FreeMemory() {
     }
 
-    /** The free pages inside malloc's arenas ({@code malloc_trim}); cheap, done before every step. */
+    /** The free pages inside malloc's arenas ({@code malloc_trim}); cheap; {@link HeapTrimming} decides when. */
     public static void returnNative() {
         NativeAllocator.releaseFreeMemory();
     }

@@ -58,11 +58,12 @@ public final class HeapTrimming {
      */
     public boolean beforeStep(Object kind, boolean keepHoles) {
         Objects.requireNonNull(kind, "kind");
+        // On a GPU the tensors live in the device's caching allocator and malloc holds only host-side crumbs, so
+        // trimming costs no refaults there (and the probe's peak is the device's, not malloc's).
         boolean trim = !keepHoles || peakGrowthBytes == 0 || !kind.equals(lastKind) || probe.isGpu() || peakGrew();
         lastKind = kind;
         trimmedBeforeLastStep = trim;
         if (trim) {
-            // On a GPU the tensors live in the device's caching allocator; malloc holds only host-side crumbs.
             FreeMemory.returnNative();
             trims++;
         }
@@ -82,9 +83,5 @@ public final class HeapTrimming {
     /** How many of the steps so far began with a trim. */
     public int trims() {
         return trims;
-    }
-
-    public long peakGrowthBytes() {
-        return peakGrowthBytes;
     }
 }
